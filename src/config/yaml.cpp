@@ -1,0 +1,287 @@
+#include "kiln/config/yaml.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "kiln/config/error.h"
+
+namespace kiln::config {
+namespace {
+
+constexpr std::string_view kStrTag = "tag:yaml.org,2002:str";
+
+struct Converter {
+  std::shared_ptr<const std::string> origin;
+  Diagnostics& diagnostics;
+
+  Source source_of(const YAML::Node& node) const {
+    const YAML::Mark mark = node.Mark();
+    if (mark.is_null()) return Source::file(origin, 0, 0);
+    return Source::file(origin, mark.line + 1, mark.column + 1);
+  }
+
+  static bool list_merge_from_tag(const std::string& tag, ListMerge& mode) {
+    if (tag == "!append") return mode = ListMerge::kAppend, true;
+    if (tag == "!prepend") return mode = ListMerge::kPrepend, true;
+    if (tag == "!merge_by_index") return mode = ListMerge::kByIndex, true;
+    if (tag == "!replace") return mode = ListMerge::kReplace, true;
+    return false;
+  }
+
+  Node scalar(const YAML::Node& node, const std::string& key) {
+    Source source = source_of(node);
+    const std::string& tag = node.Tag();
+    const std::string& text = node.Scalar();
+    if (tag == "!" || tag == kStrTag) return Node::string(text, std::move(source));  // quoted or !!str
+    if (tag == "?" || tag.empty()) return type_plain_scalar(text, std::move(source));
+    Node typed = type_plain_scalar(text, source);
+    auto expect = [&](Kind kind, const char* name) {
+      if (typed.kind() == kind) return typed;
+      if (kind == Kind::kFloat && typed.kind() == Kind::kInt)
+        return Node::floating(static_cast<double>(typed.as_int()), source);
+      diagnostics.add(key, source, "tag " + tag + " on '" + text + "' which is not a " + name);
+      return Node::string(text, source);
+    };
+    if (tag == "tag:yaml.org,2002:int") return expect(Kind::kInt, "int");
+    if (tag == "tag:yaml.org,2002:float") return expect(Kind::kFloat, "float");
+    if (tag == "tag:yaml.org,2002:bool") return expect(Kind::kBool, "bool");
+    if (tag == "tag:yaml.org,2002:null") return expect(Kind::kNull, "null");
+    diagnostics.add(key, source, "unknown YAML tag '" + tag + "' on a scalar",
+                    "kiln knows !!str, !!int, !!float, !!bool, !!null, and !append, !prepend, "
+                    "!merge_by_index, !replace on lists");
+    return Node::string(text, source);
+  }
+
+  Node convert(const YAML::Node& node, const std::string& key) {
+    switch (node.Type()) {
+      case YAML::NodeType::Undefined:
+      case YAML::NodeType::Null: return Node::null(source_of(node));
+      case YAML::NodeType::Scalar: return scalar(node, key);
+      case YAML::NodeType::Sequence: {
+        Node list = Node::list(source_of(node));
+        ListMerge mode;
+        if (list_merge_from_tag(node.Tag(), mode)) {
+          list.set_list_merge(mode);
+        } else if (node.Tag() != "?" && node.Tag() != "!" && !node.Tag().empty() &&
+                   node.Tag() != "tag:yaml.org,2002:seq") {
+          diagnostics.add(key, source_of(node), "unknown YAML tag '" + node.Tag() + "' on a list",
+                          "list tags are !append, !prepend, !merge_by_index and !replace");
+        }
+        std::size_t index = 0;
+        for (const auto& item : node) list.push_back(convert(item, key + "[" + std::to_string(index++) + "]"));
+        return list;
+      }
+      case YAML::NodeType::Map: {
+        Node map = Node::map(source_of(node));
+        for (const auto& entry : node) {
+          const YAML::Node& k = entry.first;
+          if (!k.IsScalar()) {
+            diagnostics.add(key, source_of(k), "a map key must be a scalar, found a " +
+                                                   std::string(k.IsMap() ? "map" : "list"));
+            continue;
+          }
+          const std::string& name = k.Scalar();
+          std::string child_key = key.empty() ? name : key + "." + name;
+          if (map.contains(name)) {
+            diagnostics.add(child_key, source_of(k),
+                            "duplicate key '" + name + "' (first defined at " + map.find(name)->source().str() + ")");
+            continue;
+          }
+          map.set(name, convert(entry.second, child_key));
+        }
+        return map;
+      }
+    }
+    return Node::null();
+  }
+};
+
+// "# @package _global_" among the leading comment lines.
+std::string package_header(std::string_view text) {
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    std::size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos) continue;
+    if (line[first] != '#') break;
+    std::string_view comment = line.substr(first + 1);
+    std::size_t at = comment.find("@package");
+    if (at == std::string_view::npos || comment.substr(0, at).find_first_not_of(" \t") != std::string_view::npos)
+      continue;
+    std::string_view value = comment.substr(at + 8);
+    std::size_t b = value.find_first_not_of(" \t");
+    std::size_t e = value.find_last_not_of(" \t\r");
+    if (b == std::string_view::npos) return {};
+    return std::string(value.substr(b, e - b + 1));
+  }
+  return {};
+}
+
+}  // namespace
+
+LoadedYaml load_yaml(std::string_view text, const std::string& origin) {
+  auto origin_ptr = std::make_shared<const std::string>(origin);
+  Diagnostics diagnostics;
+  LoadedYaml loaded;
+  loaded.package = package_header(text);
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    Source where = Source::file(origin_ptr, e.mark.is_null() ? 0 : e.mark.line + 1,
+                                e.mark.is_null() ? 0 : e.mark.column + 1);
+    throw ConfigError(Diagnostic{"", where, "invalid YAML: " + e.msg, ""});
+  }
+  Converter converter{origin_ptr, diagnostics};
+  if (!doc || doc.IsNull()) {
+    loaded.root = Node::map(Source::file(origin_ptr, 1, 1));
+  } else if (!doc.IsMap()) {
+    diagnostics.add("", converter.source_of(doc),
+                    std::string("the top level of a config file must be a map, found a ") +
+                        (doc.IsSequence() ? "list" : "scalar"));
+  } else {
+    loaded.root = converter.convert(doc, "");
+  }
+  diagnostics.throw_if_any();
+  return loaded;
+}
+
+LoadedYaml load_yaml_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError("cannot read config file '" + path + "': " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return load_yaml(text.str(), path);
+}
+
+// ---------------------------------------------------------------- emitting
+
+namespace {
+
+bool needs_quotes(const std::string& s) {
+  if (s.empty()) return true;
+  // Would it read back as something other than this string?
+  Node typed = type_plain_scalar(s);
+  if (typed.kind() != Kind::kString) return true;
+  static constexpr std::string_view kIndicators = "-?:,[]{}#&*!|>'\"%@`";
+  if (kIndicators.find(s.front()) != std::string_view::npos) {
+    // "-x" and "?x" and ":x" are plain-safe when followed by a non-space,
+    // but keep it simple and quote every leading indicator except '$'.
+    return true;
+  }
+  if (s.front() == ' ' || s.back() == ' ' || s.front() == '\t' || s.back() == '\t') return true;
+  if (s.find(": ") != std::string::npos || s.find(" #") != std::string::npos) return true;
+  if (s.back() == ':') return true;
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
+std::string double_quoted(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\x%02x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string key_text(const std::string& key) { return needs_quotes(key) ? double_quoted(key) : key; }
+
+const char* merge_tag(const Node& list) {
+  switch (list.list_merge()) {
+    case ListMerge::kAppend: return "!append ";
+    case ListMerge::kPrepend: return "!prepend ";
+    case ListMerge::kByIndex: return "!merge_by_index ";
+    case ListMerge::kReplace: return "!replace ";
+    case ListMerge::kDefault: return "";
+  }
+  return "";
+}
+
+void emit(const Node& node, int indent, std::string& out);
+
+// The text after "key:" or "-": " value\n" for scalars and empty containers,
+// "\n" plus an indented block otherwise.
+void emit_value(const Node& value, int indent, std::string& out) {
+  if (value.is_container() && !value.empty()) {
+    if (value.is_list() && value.list_merge() != ListMerge::kDefault) {
+      out += ' ';
+      std::string tag = merge_tag(value);
+      tag.pop_back();
+      out += tag;
+    }
+    out += '\n';
+    emit(value, indent + 2, out);
+  } else {
+    out += ' ';
+    if (value.is_list()) out += merge_tag(value);
+    out += value.is_container() ? (value.is_map() ? "{}" : "[]") : yaml_scalar(value);
+    out += '\n';
+  }
+}
+
+void emit(const Node& node, int indent, std::string& out) {
+  const std::string pad(static_cast<std::size_t>(indent), ' ');
+  if (node.is_map()) {
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      out += pad + key_text(node.keys()[i]) + ':';
+      emit_value(node.at(i), indent, out);
+    }
+  } else if (node.is_list()) {
+    for (const auto& item : node.items()) {
+      out += pad + '-';
+      if (item.is_map() && !item.empty()) {
+        // "- a: 1\n  b: 2": the first key shares the dash's line.
+        std::string block;
+        emit(item, indent + 2, block);
+        out += ' ' + block.substr(static_cast<std::size_t>(indent) + 2);
+      } else {
+        emit_value(item, indent, out);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::string yaml_scalar(const Node& scalar) {
+  switch (scalar.kind()) {
+    case Kind::kString: {
+      const std::string& s = scalar.as_string();
+      return needs_quotes(s) ? double_quoted(s) : s;
+    }
+    case Kind::kMissing: return "???";
+    default: return scalar.scalar_text();
+  }
+}
+
+std::string to_yaml(const Node& node) {
+  if (node.is_container() && node.empty()) return node.is_map() ? "{}\n" : "[]\n";
+  if (node.is_scalar()) return yaml_scalar(node) + "\n";
+  std::string out;
+  emit(node, 0, out);
+  return out;
+}
+
+}  // namespace kiln::config
