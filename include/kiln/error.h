@@ -15,10 +15,10 @@ namespace kiln {
 // Stable exit codes. Never renumber: scripts and CI depend on them.
 enum class ExitCode : int {
   kOk = 0,
-  kFailure = 1,      // a run failed for a reason not listed below
-  kConfig = 2,       // the composed config is invalid (also bad CLI usage)
-  kIo = 74,          // a file could not be read or written (sysexits EX_IOERR)
-  kInterrupted = 130 // SIGINT, as a shell reports it
+  kFailure = 1,       // a run failed for a reason not listed below
+  kConfig = 2,        // the composed config is invalid (also bad CLI usage)
+  kIo = 74,           // a file could not be read or written (sysexits EX_IOERR)
+  kInterrupted = 130  // SIGINT, as a shell reports it
 };
 
 class Error : public std::runtime_error {

@@ -5,9 +5,7 @@
 namespace kiln::config {
 namespace {
 
-std::string describe(const Node& n) {
-  return std::string(kind_name(n.kind())) + " (" + n.source().str() + ")";
-}
+std::string describe(const Node& n) { return std::string(kind_name(n.kind())) + " (" + n.source().str() + ")"; }
 
 void merge_lists(Node& dst, const Node& src, const KeyPath& path) {
   ListMerge mode = src.list_merge() != ListMerge::kDefault ? src.list_merge() : dst.list_merge();
@@ -16,9 +14,7 @@ void merge_lists(Node& dst, const Node& src, const KeyPath& path) {
   ListMerge keep = src.list_merge() != ListMerge::kDefault ? src.list_merge() : dst.list_merge();
   switch (mode) {
     case ListMerge::kDefault:
-    case ListMerge::kReplace:
-      dst = src;
-      break;
+    case ListMerge::kReplace: dst = src; break;
     case ListMerge::kAppend:
       for (const auto& item : src.items()) dst.push_back(item);
       break;
@@ -46,8 +42,9 @@ void merge_lists(Node& dst, const Node& src, const KeyPath& path) {
 }  // namespace
 
 void merge_into(Node& dst, const Node& src, const KeyPath& path) {
-  // OmegaConf: a MISSING value merged over an existing one leaves it as it is.
-  if (src.is_missing() && !dst.is_null()) return;
+  // OmegaConf: a MISSING value merged over an existing one (even null)
+  // leaves it as it is.
+  if (src.is_missing()) return;
   if (dst.is_map() && src.is_map()) {
     for (std::size_t i = 0; i < src.size(); ++i) {
       const std::string& key = src.keys()[i];

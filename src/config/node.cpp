@@ -183,8 +183,7 @@ bool operator==(const Node& a, const Node& b) {
     case Kind::kNull: return true;
     case Kind::kBool: return a.bool_ == b.bool_;
     case Kind::kInt: return a.int_ == b.int_;
-    case Kind::kFloat:
-      return a.float_ == b.float_ || (std::isnan(a.float_) && std::isnan(b.float_));
+    case Kind::kFloat: return a.float_ == b.float_ || (std::isnan(a.float_) && std::isnan(b.float_));
     case Kind::kString:
     case Kind::kMissing: return a.string_ == b.string_;
     case Kind::kList:

@@ -6,6 +6,7 @@
 #include "kiln/config/error.h"
 #include "kiln/config/override.h"
 #include "override_grammar.h"
+#include "utf8.h"
 
 namespace kiln::config {
 namespace {
@@ -128,6 +129,11 @@ Override parse_override(std::string_view text, int index) {
   o.text = std::string(text);
   o.index = index;
   o.source = Source::override_arg(index, o.text);
+  if (std::optional<std::size_t> bad = first_invalid_utf8(text)) {
+    throw ConfigError(Diagnostic{"", o.source,
+                                 "byte " + std::to_string(*bad + 1) + " is not valid UTF-8 (or is NUL)",
+                                 "overrides must be UTF-8 text, like config files"});
+  }
 
   std::size_t i = 0;
   if (text.substr(0, 2) == "++") {

@@ -122,7 +122,8 @@ std::unique_ptr<ConfigRoot> embedded_root(std::span<const EmbeddedFile> files, s
 
 std::optional<FoundFile> SearchPath::find(const std::string& relative) const {
   for (const auto& root : roots_) {
-    if (auto text = root->read(relative)) return FoundFile{std::move(*text), root->display_path(relative), root->name()};
+    if (auto text = root->read(relative))
+      return FoundFile{std::move(*text), root->display_path(relative), root->name()};
   }
   return std::nullopt;
 }

@@ -2,21 +2,30 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "kiln/config/error.h"
+#include "utf8.h"
 
 namespace kiln::config {
 namespace {
 
 constexpr std::string_view kStrTag = "tag:yaml.org,2002:str";
 
+// Aliases are expanded by copying, so a small file could stand for a huge
+// tree ("billion laughs"); past this many nodes loading stops with an error.
+constexpr std::size_t kMaxNodes = 200'000;
+
 struct Converter {
   std::shared_ptr<const std::string> origin;
   Diagnostics& diagnostics;
+  std::vector<YAML::Node> open_containers = {};  // the path being converted, to catch self-containing aliases
+  std::size_t nodes = 0;
 
   Source source_of(const YAML::Node& node) const {
     const YAML::Mark mark = node.Mark();
@@ -56,7 +65,56 @@ struct Converter {
     return Node::string(text, source);
   }
 
+  // YAML 1.1 merge keys (`<<: *base`), which PyYAML and so OmegaConf
+  // support: the keys of the merged maps come first, keys written in the map
+  // itself win, and of several merged maps the earlier wins.
+  static bool is_merge_key(const YAML::Node& k) {
+    return k.IsScalar() && k.Scalar() == "<<" && (k.Tag() == "?" || k.Tag() == "tag:yaml.org,2002:merge");
+  }
+
+  void merge_keys_into(Node& map, const YAML::Node& value, const std::string& key) {
+    std::vector<YAML::Node> sources;
+    if (value.IsMap()) {
+      sources.push_back(value);
+    } else if (value.IsSequence()) {
+      for (const auto& item : value) sources.push_back(item);
+    }
+    if (sources.empty() || std::any_of(sources.begin(), sources.end(), [](const auto& s) { return !s.IsMap(); })) {
+      diagnostics.add(key, source_of(value), "the value of a '<<' merge key must be a map or a list of maps");
+      return;
+    }
+    for (auto it = sources.rbegin(); it != sources.rend(); ++it) {
+      Node merged = convert(*it, key);
+      for (std::size_t i = 0; i < merged.size(); ++i) map.set(merged.keys()[i], merged.at(i));
+    }
+  }
+
   Node convert(const YAML::Node& node, const std::string& key) {
+    if (++nodes > kMaxNodes) {
+      if (nodes == kMaxNodes + 1)
+        diagnostics.add(key, source_of(node),
+                        "the config expands to more than " + std::to_string(kMaxNodes) + " values",
+                        "aliases (*name) are copied where they are used; a config this large is almost "
+                        "certainly an alias bomb");
+      return Node::null(source_of(node));
+    }
+    if (node.IsMap() || node.IsSequence()) {
+      for (const auto& open : open_containers) {
+        if (open.is(node)) {
+          diagnostics.add(key, source_of(node), "an alias refers to a map or list that contains it",
+                          "YAML anchors cannot be used inside the node they name");
+          return Node::null(source_of(node));
+        }
+      }
+      open_containers.push_back(node);
+      Node out = convert_unchecked(node, key);
+      open_containers.pop_back();
+      return out;
+    }
+    return convert_unchecked(node, key);
+  }
+
+  Node convert_unchecked(const YAML::Node& node, const std::string& key) {
     switch (node.Type()) {
       case YAML::NodeType::Undefined:
       case YAML::NodeType::Null: return Node::null(source_of(node));
@@ -78,19 +136,25 @@ struct Converter {
       case YAML::NodeType::Map: {
         Node map = Node::map(source_of(node));
         for (const auto& entry : node) {
+          if (is_merge_key(entry.first)) merge_keys_into(map, entry.second, key);
+        }
+        std::vector<std::string> explicit_keys;
+        for (const auto& entry : node) {
           const YAML::Node& k = entry.first;
+          if (is_merge_key(k)) continue;
           if (!k.IsScalar()) {
-            diagnostics.add(key, source_of(k), "a map key must be a scalar, found a " +
-                                                   std::string(k.IsMap() ? "map" : "list"));
+            diagnostics.add(key, source_of(k),
+                            "a map key must be a scalar, found a " + std::string(k.IsMap() ? "map" : "list"));
             continue;
           }
           const std::string& name = k.Scalar();
           std::string child_key = key.empty() ? name : key + "." + name;
-          if (map.contains(name)) {
+          if (std::find(explicit_keys.begin(), explicit_keys.end(), name) != explicit_keys.end()) {
             diagnostics.add(child_key, source_of(k),
                             "duplicate key '" + name + "' (first defined at " + map.find(name)->source().str() + ")");
             continue;
           }
+          explicit_keys.push_back(name);
           map.set(name, convert(entry.second, child_key));
         }
         return map;
@@ -126,8 +190,33 @@ std::string package_header(std::string_view text) {
 
 }  // namespace
 
+namespace {
+
+// Config files are UTF-8 (a leading UTF-8 byte-order mark is allowed). Other
+// bytes could not be written back by to_yaml, and yaml-cpp would silently
+// guess another encoding from a UTF-16/32 mark, so they are refused up front.
+void check_utf8(std::string_view text, const std::shared_ptr<const std::string>& origin) {
+  std::size_t skipped = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+  std::optional<std::size_t> bad = first_invalid_utf8(text.substr(skipped));
+  if (!bad) return;
+  std::string_view before = text.substr(skipped, *bad);
+  int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+  std::size_t line_start = before.rfind('\n');
+  int column = static_cast<int>(line_start == std::string_view::npos ? *bad + 1 : *bad - line_start);
+  auto byte = static_cast<unsigned char>(text[skipped + *bad]);
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%02X", byte);
+  throw ConfigError(Diagnostic{"", Source::file(origin, line, column),
+                               std::string(byte == 0 ? "NUL byte" : "invalid UTF-8 byte ") + (byte ? hex : "") +
+                                   ": config files must be UTF-8 text",
+                               "re-save the file as UTF-8"});
+}
+
+}  // namespace
+
 LoadedYaml load_yaml(std::string_view text, const std::string& origin) {
   auto origin_ptr = std::make_shared<const std::string>(origin);
+  check_utf8(text, origin_ptr);
   Diagnostics diagnostics;
   LoadedYaml loaded;
   loaded.package = package_header(text);
@@ -135,17 +224,17 @@ LoadedYaml load_yaml(std::string_view text, const std::string& origin) {
   try {
     doc = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    Source where = Source::file(origin_ptr, e.mark.is_null() ? 0 : e.mark.line + 1,
-                                e.mark.is_null() ? 0 : e.mark.column + 1);
+    Source where =
+        Source::file(origin_ptr, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1);
     throw ConfigError(Diagnostic{"", where, "invalid YAML: " + e.msg, ""});
   }
   Converter converter{origin_ptr, diagnostics};
   if (!doc || doc.IsNull()) {
     loaded.root = Node::map(Source::file(origin_ptr, 1, 1));
   } else if (!doc.IsMap()) {
-    diagnostics.add("", converter.source_of(doc),
-                    std::string("the top level of a config file must be a map, found a ") +
-                        (doc.IsSequence() ? "list" : "scalar"));
+    diagnostics.add(
+        "", converter.source_of(doc),
+        std::string("the top level of a config file must be a map, found a ") + (doc.IsSequence() ? "list" : "scalar"));
   } else {
     loaded.root = converter.convert(doc, "");
   }
@@ -165,11 +254,26 @@ LoadedYaml load_yaml_file(const std::string& path) {
 
 namespace {
 
+// Length of a UTF-8 sequence at s[i] that YAML treats as a line break or an
+// unprintable character (C1 controls, U+2028, U+2029, U+FEFF), or 0.
+std::size_t special_unicode_at(const std::string& s, std::size_t i) {
+  auto at = [&](std::size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0; };
+  if (at(i) == 0xC2 && at(i + 1) >= 0x80 && at(i + 1) <= 0x9F) return 2;
+  if (at(i) == 0xE2 && at(i + 1) == 0x80 && (at(i + 2) == 0xA8 || at(i + 2) == 0xA9)) return 3;
+  if (at(i) == 0xEF && at(i + 1) == 0xBB && at(i + 2) == 0xBF) return 3;
+  return 0;
+}
+
 bool needs_quotes(const std::string& s) {
   if (s.empty()) return true;
   // Would it read back as something other than this string?
   Node typed = type_plain_scalar(s);
   if (typed.kind() != Kind::kString) return true;
+  // A leading byte-order mark (or NUL) would be read as an encoding marker.
+  static constexpr std::string_view kEncodingMarks[] = {"\xEF\xBB\xBF", "\xFE\xFF", "\xFF\xFE",
+                                                        std::string_view("\0", 1)};
+  for (auto mark : kEncodingMarks)
+    if (std::string_view(s).starts_with(mark)) return true;
   static constexpr std::string_view kIndicators = "-?:,[]{}#&*!|>'\"%@`";
   if (kIndicators.find(s.front()) != std::string_view::npos) {
     // "-x" and "?x" and ":x" are plain-safe when followed by a non-space,
@@ -179,14 +283,27 @@ bool needs_quotes(const std::string& s) {
   if (s.front() == ' ' || s.back() == ' ' || s.front() == '\t' || s.back() == '\t') return true;
   if (s.find(": ") != std::string::npos || s.find(" #") != std::string::npos) return true;
   if (s.back() == ':') return true;
-  for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7f) return true;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f || special_unicode_at(s, i)) return true;
+  }
   return false;
 }
 
 std::string double_quoted(const std::string& s) {
   std::string out = "\"";
-  for (unsigned char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (std::size_t n = special_unicode_at(s, i)) {
+      unsigned code = n == 2 ? ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(s[i + 1]) & 0x3Fu)
+                             : ((c & 0x0Fu) << 12) | ((static_cast<unsigned char>(s[i + 1]) & 0x3Fu) << 6) |
+                                   (static_cast<unsigned char>(s[i + 2]) & 0x3Fu);
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", code);
+      out += buf;
+      i += n - 1;
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;

@@ -30,9 +30,7 @@ TEST(Merge, MissingDoesNotOverwrite) {
   EXPECT_EQ(merged_yaml("a: ???\n", "a: 2\n"), "a: 2\n");
 }
 
-TEST(Merge, ListsReplaceByDefault) {
-  EXPECT_EQ(merged_yaml("a: [1, 2, 3]\n", "a: [4]\n"), "a:\n  - 4\n");
-}
+TEST(Merge, ListsReplaceByDefault) { EXPECT_EQ(merged_yaml("a: [1, 2, 3]\n", "a: [4]\n"), "a:\n  - 4\n"); }
 
 TEST(Merge, TaggedListsAppendPrependOrMergeByIndex) {
   EXPECT_EQ(merged_yaml("a: [1, 2]\n", "a: !append [3]\n"), "a: !append\n  - 1\n  - 2\n  - 3\n");

@@ -816,3 +816,22 @@ TEST(FormatOverrideValue, ReadsBackEqual) {
 
 }  // namespace
 }  // namespace kiln::config
+
+namespace kiln::config {
+namespace {
+
+// Found by fuzz/override_fuzz: a value that is not UTF-8 could not be
+// written to the run's config.yaml and read back.
+TEST(OverrideParse, RefusesTextThatIsNotUtf8) {
+  try {
+    parse_override("a=\xA5\xCE", 3);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.diagnostics()[0].source.str(), "override #3 'a=\xA5\xCE'");
+    EXPECT_NE(e.diagnostics()[0].message.find("byte 3 is not valid UTF-8"), std::string::npos);
+  }
+  EXPECT_EQ(parse_override("a=caf\xC3\xA9", 1).value->as_string(), "caf\xC3\xA9");
+}
+
+}  // namespace
+}  // namespace kiln::config

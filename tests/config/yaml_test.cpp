@@ -94,6 +94,67 @@ TEST(YamlLoad, DuplicateKeysAreAllReported) {
   }
 }
 
+TEST(YamlLoad, MergeKeysLikePyYaml) {
+  Node n = load("a: &a {x: 1, y: 1}\nb: &b {y: 2, z: 2}\nc:\n  <<: [*a, *b]\n  z: 3\n  w: 4\n");
+  EXPECT_EQ(to_yaml(*n.find("c")), "y: 1\nz: 3\nx: 1\nw: 4\n");
+  EXPECT_THROW(load("a:\n  <<: 5\n"), ConfigError);
+}
+
+// Found by fuzz/yaml_fuzz (fuzz/corpus/yaml/regress-*).
+TEST(YamlLoad, SelfContainingAliasIsAnErrorNotAStackOverflow) {
+  try {
+    load("a: &x\n  b: *x\n");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("an alias refers to a map or list that contains it"), std::string::npos);
+  }
+}
+
+TEST(YamlLoad, AliasBombIsRefused) {
+  std::string text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 9; ++i) {
+    std::string prev = "*a" + std::to_string(i - 1);
+    text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) text += (j ? ", " : "") + prev;
+    text += "]\n";
+  }
+  try {
+    load(text);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("more than 200000 values"), std::string::npos) << e.what();
+  }
+}
+
+TEST(YamlEmit, EscapesUnicodeLineBreaksAndControls) {
+  Node n = Node::map();
+  n.set("a", Node::string("x\xC2\x85y\xE2\x80\xA8z\xEF\xBB\xBFw"));
+  EXPECT_EQ(to_yaml(n), "a: \"x\\u0085y\\u2028z\\ufeffw\"\n");
+  EXPECT_EQ(load(to_yaml(n)), n);
+}
+
+TEST(YamlEmit, QuotesLeadingByteOrderMarks) {
+  Node n = Node::map();
+  n.set(
+      "\xEF\xBB\xBF"
+      "a",
+      Node::integer(1));
+  EXPECT_EQ(load(to_yaml(n)), n);
+}
+
+TEST(YamlLoad, RefusesTextThatIsNotUtf8) {
+  try {
+    load("a: 1\nb: caf\xE9\n");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.diagnostics()[0].source.str(), "test.yaml:2:7");
+    EXPECT_NE(e.diagnostics()[0].message.find("invalid UTF-8 byte 0xE9"), std::string::npos);
+  }
+  EXPECT_THROW(load("\xFE\xFF" "a: 1\n"), ConfigError);       // a UTF-16 byte-order mark
+  EXPECT_THROW(load(std::string("a: \0\n", 6)), ConfigError);  // NUL
+  EXPECT_EQ(load("\xEF\xBB\xBF" "a: caf\xC3\xA9\n").find("a")->as_string(), "caf\xC3\xA9");
+}
+
 TEST(YamlLoad, TopLevelMustBeAMap) {
   EXPECT_THROW(load("- 1\n- 2\n"), ConfigError);
   EXPECT_THROW(load("just a string\n"), ConfigError);

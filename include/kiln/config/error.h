@@ -39,8 +39,7 @@ class ConfigError : public kiln::Error {
 class Diagnostics {
  public:
   void add(Diagnostic d) { items_.push_back(std::move(d)); }
-  void add(const std::string& key, const Source& source, const std::string& message,
-           const std::string& hint = {}) {
+  void add(const std::string& key, const Source& source, const std::string& message, const std::string& hint = {}) {
     items_.push_back(Diagnostic{key, source, message, hint});
   }
   // Runs fn; a ConfigError it throws is recorded instead of propagated.
@@ -53,7 +52,15 @@ class Diagnostics {
     }
   }
   bool empty() const { return items_.empty(); }
+  std::size_t size() const { return items_.size(); }
   const std::vector<Diagnostic>& items() const { return items_; }
+  // Removes and returns the diagnostics added since size() was `mark`, so a
+  // caller that works out of order can put them back in order.
+  std::vector<Diagnostic> take_since(std::size_t mark) {
+    std::vector<Diagnostic> out(items_.begin() + static_cast<std::ptrdiff_t>(mark), items_.end());
+    items_.resize(mark);
+    return out;
+  }
   void throw_if_any() const {
     if (!items_.empty()) throw ConfigError(items_);
   }

@@ -65,7 +65,7 @@ class SearchPath {
   std::optional<FoundFile> find(const std::string& relative) const;
   bool has_group(const std::string& group) const;
   std::vector<std::string> options(const std::string& group) const;  // union, sorted
-  std::vector<std::string> groups() const;                            // union, sorted
+  std::vector<std::string> groups() const;                           // union, sorted
   const std::vector<std::unique_ptr<ConfigRoot>>& roots() const { return roots_; }
 
  private:

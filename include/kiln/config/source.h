@@ -24,9 +24,7 @@ struct Source {
   // An override given on the command line; index is 1-based as users count.
   static Source override_arg(int index, const std::string& text);
   // A value made by code (a default, a resolver result).
-  static Source generated(const std::string& what) {
-    return Source{std::make_shared<const std::string>(what), 0, 0};
-  }
+  static Source generated(const std::string& what) { return Source{std::make_shared<const std::string>(what), 0, 0}; }
 
   bool known() const { return origin != nullptr; }
   // "path:line:col", "override #k 'text'", or "<unknown>".

@@ -1,0 +1,52 @@
+// Run directories: root/<run id>/, created atomically, never shared by accident.
+//
+// Layout (the caller chooses root):
+//
+//   <root>/
+//     20240314-092653-3fa9c01e/     one directory per run (see run_id.h)
+//     slurm-812345-0/               a run whose id came from the launcher
+//
+// What goes inside a run directory is written by the layers that own it
+// (config snapshot, logs, checkpoints).
+//
+// Creation relies on mkdir(2)'s exclusivity rather than "check, then create":
+// for a generated id, EEXIST means another run took that name (the same
+// second and, improbably, the same random bits), so a fresh id is drawn and
+// mkdir retried. For a shared id (RunId::shared(): from KILN_RUN_ID, torchrun
+// or SLURM) every rank creates the same directory and whichever is first wins;
+// the others find it existing, which is not an error.
+//
+// Thread and process safety: safe to call concurrently from any number of
+// threads and processes on a local or NFS filesystem (mkdir is atomic).
+#pragma once
+
+#include <filesystem>
+
+#include "kiln/track/run_id.h"
+
+namespace kiln::track {
+
+struct RunDirOptions {
+  // Clock and entropy for fresh ids after a collision.
+  RunIdEnv env;
+  // Fresh ids tried after EEXIST before giving up with an IoError. A real
+  // collision needs the same second and the same 32 random bits, so more than
+  // one retry means the entropy source is broken.
+  int max_attempts = 8;
+};
+
+struct RunDir {
+  std::filesystem::path path;  // root / id.value
+  RunId id;                    // the id actually used (a fresh one after a collision)
+  bool created = true;         // false when a shared id's directory already existed
+};
+
+// Creates root (and its parents) if needed, then root/<id>. Returns the
+// directory and the id it was created under, which differs from `id` only
+// when a generated id collided. Throws kiln::IoError naming the path and
+// strerror when a directory cannot be created, when root/<id> exists but is
+// not a directory, or after options.max_attempts collisions. Throws
+// kiln::UsageError when id.value is not a valid run id (is_valid_run_id).
+RunDir create_run_dir(const std::filesystem::path& root, const RunId& id, const RunDirOptions& options = {});
+
+}  // namespace kiln::track

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs, from Debian, every package kiln needs to build, test and run, and
+# only those that are missing. Idempotent and non-interactive; says what it
+# installs. Run as root or with sudo available.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git  # toolchain
+  libyaml-cpp-dev                                           # config files
+  libgtest-dev                                              # unit tests
+  python3-omegaconf                                         # differential tests against OmegaConf (/usr/bin/python3)
+  clang libclang-rt-14-dev                                  # libFuzzer + ASan/UBSan for the fuzz tests
+  clang-format                                              # format check
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo=()
+if [[ $(id -u) != 0 ]]; then sudo=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

@@ -1,0 +1,66 @@
+// kiln::main: dispatch to subcommands, and the one place errors are caught.
+#include "kiln/cli.h"
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "commands.h"
+#include "kiln/error.h"
+#include "kiln/version.h"
+
+namespace kiln {
+namespace {
+
+constexpr const char* kUsage = R"(kiln - reproducible, recorded, scalable training on LibTorch
+
+usage: kiln <command> [options] [overrides...]
+       kiln --version | --help
+
+commands:
+  train        compose the experiment config and run it (kiln train --help)
+  completion   print a shell completion script: kiln completion bash|zsh
+
+options:
+  --version    print the kiln version and the git commit it was built from
+  -h, --help   print this help
+
+Exit codes: 0 success, 1 failure, 2 config or usage error, 74 I/O error,
+130 interrupted.
+)";
+
+int dispatch(const cli::Args& args) {
+  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? static_cast<int>(ExitCode::kConfig) : 0;
+  }
+  if (args[0] == "--version" || args[0] == "version") {
+    std::cout << "kiln " << version() << " (" << git_commit() << ")\n";
+    return 0;
+  }
+  cli::Args rest(args.begin() + 1, args.end());
+  if (args[0] == "train") return cli::run_train(rest);
+  if (args[0] == "completion") return cli::run_completion(rest);
+  if (args[0] == "__complete") return cli::run_complete(rest);
+  throw UsageError("unknown command '" + args[0] + "'; the commands are train and completion (see kiln --help)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cli::Args args(argv + 1, argv + argc);
+  try {
+    return dispatch(args);
+  } catch (const Error& e) {
+    std::cout.flush();
+    std::cerr << "kiln: " << e.what() << "\n";
+    return static_cast<int>(e.exit_code());
+  } catch (const std::exception& e) {
+    // Reaching here is a kiln bug: every user error is a kiln::Error.
+    std::cout.flush();
+    std::cerr << "kiln: internal error: " << e.what() << "\nplease report this with the command line you ran\n";
+    return static_cast<int>(ExitCode::kFailure);
+  }
+}
+
+}  // namespace kiln

@@ -1,0 +1,229 @@
+// `kiln train`: compose, check and run one job, or a multirun of them.
+// Until the trainer lands (issue "Trainer and the main job"), running a job
+// means: compose, resolve, validate against the registered schemas, create
+// its run directory with the resolved config, and print the config.
+#include <cstring>
+#include <fstream>
+#include <iostream>
+
+#include "commands.h"
+#include "config_loading.h"
+#include "kiln/config/error.h"
+#include "kiln/config/override.h"
+#include "kiln/config/resolve.h"
+#include "kiln/config/schema.h"
+#include "kiln/config/sweep.h"
+#include "kiln/config/yaml.h"
+#include "kiln/track/run_dir.h"
+
+namespace kiln::cli {
+namespace {
+
+constexpr const char* kTrainUsage = R"(usage: kiln train [options] [overrides...]
+
+Composes the experiment config (Hydra-style) and runs it.
+
+options:
+  -cd, --config-dir DIR    add DIR to the config search path (repeatable; first wins;
+                           ./configs and kiln's shipped configs follow)
+  -cn, --config-name NAME  primary config to compose (default: train)
+  -c, --cfg job            print the composed config as YAML and exit (no run, no schema check)
+  --resolve                with --cfg: resolve ${...} interpolations first
+  --info                   print the search path, defaults tree and overrides, and exit
+  -m, --multirun           expand sweeps (a=1,2 b=range(0,3) model=glob(*)) and run every job
+  --dry-run                with -m: print the job list and exit
+  -h, --help               this help, with every config group and parameter
+
+overrides (Hydra grammar):
+  key=value      set an existing key           +key=value   add a new key
+  ++key=value    add or set                    ~key         delete a key
+  group=option   select a config group option  +group=opt   append a group to the defaults
+)";
+
+struct TrainArgs {
+  ConfigArgs config;
+  std::string cfg;  // "" or "job"
+  bool resolve = false;
+  bool info = false;
+  bool multirun = false;
+  bool dry_run = false;
+  bool help = false;
+};
+
+TrainArgs parse_train_args(const Args& args) {
+  TrainArgs out;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const std::string& flag) -> std::string {
+      std::string prefix = flag + "=";
+      if (a.starts_with(prefix)) return a.substr(prefix.size());
+      if (i + 1 >= args.size()) throw UsageError("kiln train: " + flag + " needs a value");
+      return args[++i];
+    };
+    auto is = [&](const char* flag) { return a == flag || a.starts_with(std::string(flag) + "="); };
+    if (is("--config-dir") || is("-cd")) {
+      out.config.config_dirs.push_back(value(a.starts_with("-cd") ? "-cd" : "--config-dir"));
+    } else if (is("--config-name") || is("-cn")) {
+      out.config.config_name = value(a.starts_with("-cn") ? "-cn" : "--config-name");
+    } else if (is("--cfg") || is("-c")) {
+      out.cfg = value(a.starts_with("--") ? "--cfg" : "-c");
+      if (out.cfg != "job")
+        throw UsageError("kiln train: --cfg takes 'job' (the composed job config), found '" + out.cfg + "'");
+    } else if (a == "--resolve") {
+      out.resolve = true;
+    } else if (a == "--info") {
+      out.info = true;
+    } else if (a == "-m" || a == "--multirun") {
+      out.multirun = true;
+    } else if (a == "--dry-run") {
+      out.dry_run = true;
+    } else if (a == "-h" || a == "--help") {
+      out.help = true;
+    } else if (a.starts_with("-") && a.size() > 1 && a.find('=') == std::string::npos) {
+      throw UsageError("kiln train: unknown option '" + a + "' (see kiln train --help)");
+    } else {
+      out.config.overrides.push_back(a);
+    }
+  }
+  if (out.resolve && out.cfg.empty()) throw UsageError("kiln train: --resolve goes with --cfg job");
+  if (out.dry_run && !out.multirun) throw UsageError("kiln train: --dry-run goes with -m/--multirun");
+  return out;
+}
+
+std::string join_overrides(const std::vector<config::Override>& overrides) {
+  std::string out;
+  for (const auto& o : overrides) out += (out.empty() ? "" : " ") + o.text;
+  return out;
+}
+
+void print_info(const config::SearchPath& search_path, const config::ComposeResult& result, const std::string& dotenv) {
+  std::cout << "Config search path (first wins):\n";
+  for (const auto& root : search_path.roots()) std::cout << "  " << root->name() << "\n";
+  if (!dotenv.empty()) std::cout << "Environment file: " << dotenv << "\n";
+  std::cout << "\nDefaults tree (config -> package, file):\n";
+  auto walk = [](auto&& self, const config::DefaultsTreeNode& node, int depth) -> void {
+    std::cout << std::string(static_cast<std::size_t>(depth) * 2 + 2, ' ') << node.config_path;
+    std::cout << " -> " << (node.package.empty() ? "<root>" : node.package) << "  (" << node.file << ")\n";
+    for (const auto& child : node.children) self(self, child, depth + 1);
+  };
+  walk(walk, result.defaults_tree, 0);
+  std::cout << "\nChoices:\n";
+  for (const auto& [group, option] : result.choices) std::cout << "  " << group << ": " << option << "\n";
+  std::cout << "\nOverrides:\n";
+  if (result.group_overrides.empty() && result.key_overrides.empty()) std::cout << "  (none)\n";
+  for (const auto& o : result.group_overrides) std::cout << "  #" << o.index << " " << o.text << "  (group)\n";
+  for (const auto& o : result.key_overrides) std::cout << "  #" << o.index << " " << o.text << "\n";
+}
+
+void print_help(const config::SearchPath& search_path, const TrainArgs& args,
+                const std::vector<config::Override>& overrides) {
+  std::cout << kTrainUsage << "\nconfig groups (group=option):\n";
+  for (const auto& group : search_path.groups()) {
+    std::string options;
+    for (const auto& o : search_path.options(group)) options += (options.empty() ? "" : ", ") + o;
+    std::cout << "  " << group << ": " << options << "\n";
+  }
+  // Current values come from the composed config; a config that does not
+  // compose still gets its help, without them.
+  std::optional<config::Node> current;
+  try {
+    config::Composer composer(search_path, compose_options());
+    current = config::resolve(composer.compose(args.config.config_name, overrides).config,
+                              config::ResolveOptions{.allow_missing = true});
+  } catch (const config::ConfigError& e) {
+    std::cout << "\n(the config does not compose, so current values are not shown:\n" << e.what() << ")\n";
+  }
+  std::cout << "\nparameters (key  type  default  current  doc):\n";
+  std::cout << config::job_schema_registry().help(current ? &*current : nullptr);
+}
+
+std::filesystem::path runs_root(const config::Node& resolved) {
+  const config::Node* dir = config::select(resolved, {"run", "dir"});
+  if (dir && dir->is_string() && !dir->as_string().empty()) return dir->as_string();
+  return "runs";
+}
+
+void write_file(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) throw IoError("cannot write '" + tmp.string() + "': " + std::strerror(errno));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw IoError("cannot rename '" + tmp.string() + "' to '" + path.string() + "': " + ec.message());
+}
+
+// One job: compose, resolve strictly, validate, record, print.
+int run_job(const config::SearchPath& search_path, const TrainArgs& args,
+            const std::vector<config::Override>& overrides) {
+  config::Composer composer(search_path, compose_options());
+  config::ComposeResult composed = composer.compose(args.config.config_name, overrides);
+  config::Node resolved = config::resolve(composed.config);
+  config::job_schema_registry().validate(resolved);
+
+  track::RunDir run = track::create_run_dir(runs_root(resolved), track::resolve_run_id());
+  write_file(run.path / "config.yaml", config::to_yaml(resolved));
+  config::Node override_list = config::Node::list();
+  for (const auto& o : overrides) override_list.push_back(config::Node::string(o.text));
+  write_file(run.path / "overrides.yaml", config::to_yaml(override_list));
+
+  std::cout << config::to_yaml(resolved);
+  std::cerr << "kiln: run " << run.id.value << " -> " << run.path.string()
+            << " (the trainer is not part of this build yet: the job was composed, validated and recorded)\n";
+  return 0;
+}
+
+}  // namespace
+
+int run_train(const Args& raw_args) {
+  TrainArgs args = parse_train_args(raw_args);
+  config::SearchPath search_path = make_search_path(args.config.config_dirs);
+  std::string dotenv = load_dotenv_near_configs(search_path);
+  std::vector<config::Override> overrides = config::parse_overrides(args.config.overrides);
+
+  if (args.help) {
+    print_help(search_path, args, overrides);
+    return 0;
+  }
+
+  std::vector<std::vector<config::Override>> jobs;
+  if (args.multirun) {
+    jobs = config::expand_sweeps(overrides, [&](const std::string& group) { return search_path.options(group); });
+  } else {
+    config::reject_sweeps(overrides);
+    jobs.push_back(overrides);
+  }
+
+  if (args.dry_run) {
+    std::cout << "Multirun: " << jobs.size() << " job" << (jobs.size() == 1 ? "" : "s") << "\n";
+    for (std::size_t i = 0; i < jobs.size(); ++i) std::cout << "#" << i << " : " << join_overrides(jobs[i]) << "\n";
+    return 0;
+  }
+
+  if (args.info || !args.cfg.empty()) {
+    config::Composer composer(search_path, compose_options());
+    for (const auto& job : jobs) {
+      config::ComposeResult composed = composer.compose(args.config.config_name, job);
+      if (args.info) {
+        print_info(search_path, composed, dotenv);
+      } else if (args.resolve) {
+        std::cout << config::to_yaml(config::resolve(composed.config, config::ResolveOptions{.allow_missing = true}));
+      } else {
+        std::cout << config::to_yaml(composed.config);
+      }
+    }
+    return 0;
+  }
+
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    if (args.multirun) std::cerr << "kiln: launching job #" << i << " : " << join_overrides(jobs[i]) << "\n";
+    run_job(search_path, args, jobs[i]);
+  }
+  return 0;
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,60 @@
+#include "kiln/track/run_dir.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "kiln/error.h"
+
+namespace kiln::track {
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::filesystem::path& path, int error) {
+  throw IoError(what + " '" + path.string() + "': " + std::strerror(error));
+}
+
+void create_root(const std::filesystem::path& root) {
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  if (ec) fail("cannot create run root", root, ec.value());
+  // Name root itself when it is a file, rather than let mkdir blame root/<id>.
+  if (!std::filesystem::is_directory(root, ec)) fail("cannot create run root", root, ENOTDIR);
+}
+
+}  // namespace
+
+RunDir create_run_dir(const std::filesystem::path& root, const RunId& id, const RunDirOptions& options) {
+  if (!is_valid_run_id(id.value)) {
+    // The id becomes a path component; "../x" must never leave root.
+    throw UsageError("run id '" + id.value + "' is not a valid run id: expected 1 to " +
+                     std::to_string(kMaxRunIdLength) +
+                     " characters from A-Z a-z 0-9 . _ - , not starting with '.' or '-'");
+  }
+  create_root(root);
+  RunDir dir{root / id.value, id, true};
+  for (int attempt = 0;; ++attempt) {
+    if (::mkdir(dir.path.c_str(), 0777) == 0) return dir;
+    const int error = errno;
+    if (error != EEXIST) fail("cannot create run directory", dir.path, error);
+    if (id.shared()) {
+      // Another rank of this run made it first.
+      struct stat info {};
+      if (::stat(dir.path.c_str(), &info) != 0) fail("cannot create run directory", dir.path, errno);
+      if (!S_ISDIR(info.st_mode)) fail("cannot create run directory", dir.path, ENOTDIR);
+      dir.created = false;
+      return dir;
+    }
+    if (attempt + 1 >= options.max_attempts) {
+      throw IoError("cannot create run directory '" + dir.path.string() + "': " + std::strerror(EEXIST) + " (" +
+                    std::to_string(options.max_attempts) +
+                    " fresh run ids all collided; is the random source broken?)");
+    }
+    dir.id = RunId{generate_run_id(options.env), RunIdSource::kGenerated};
+    dir.path = root / dir.id.value;
+  }
+}
+
+}  // namespace kiln::track

@@ -1,0 +1,207 @@
+// End-to-end tests: run the real `kiln` binary as a user would.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace {
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("kiln_cli_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs kiln with args in directory `cwd` (default: an empty temp dir).
+  Result kiln(const std::vector<std::string>& args, const fs::path& cwd = {}, const std::string& env = "") {
+    std::string command = "cd " + quote((cwd.empty() ? dir_ : cwd).string()) + " && " + env + " " + quote(KILN_BINARY);
+    for (const auto& a : args) command += " " + quote(a);
+    command += " >" + quote((dir_ / "stdout").string()) + " 2>" + quote((dir_ / "stderr").string());
+    int status = std::system(command.c_str());
+    return Result{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(dir_ / "stdout"), read_file(dir_ / "stderr")};
+  }
+
+  fs::path project() const { return fs::path(KILN_SOURCE_DIR) / "tests/cli/fixtures/project"; }
+
+  fs::path dir_;
+};
+
+TEST_F(Cli, VersionPrintsSemVerAndCommit) {
+  Result r = kiln({"--version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(r.out.starts_with("kiln 0.")) << r.out;
+  EXPECT_NE(r.out.find('('), std::string::npos);
+}
+
+TEST_F(Cli, UnknownCommandIsAUsageError) {
+  Result r = kiln({"trian"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown command 'trian'"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, CfgJobPrintsOnlyTheComposedConfigFromAnyDirectory) {
+  // The shipped configs are embedded: an empty directory composes the default experiment.
+  Result r = kiln({"train", "--cfg", "job"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.starts_with("model:\n  _target_: cnn\n")) << r.out;
+  EXPECT_NE(r.out.find("name: ${model.name}-${optimizer.name}-lr${optimizer.lr}"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err, "");
+  EXPECT_FALSE(fs::exists(dir_ / "runs"));
+}
+
+TEST_F(Cli, CfgJobResolve) {
+  Result r = kiln({"train", "--cfg", "job", "--resolve", "optimizer=sgd"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("name: cnn-sgd-lr0.05"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, CfgJobPrintsMissingValuesAndResolvesEnvAndDotenv) {
+  Result r = kiln({"train", "--cfg", "job", "--resolve", "+from_env=${oc.env:KILN_TEST_FROM_DOTENV}"}, project(),
+                  "KILN_TEST_LR=0.25");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("width: ???"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lr: \"0.25\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("from_env: from-dotenv"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, TrainRefusesAMissingMandatoryValue) {
+  Result r = kiln({"train"}, project());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("width"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("train.yaml:7:8"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, TrainRecordsTheRunAndPrintsTheConfig) {
+  Result r = kiln({"train", "optimizer.lr=0.01"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("lr: 0.01"), std::string::npos);
+  ASSERT_TRUE(fs::is_directory(dir_ / "runs"));
+  auto it = fs::directory_iterator(dir_ / "runs");
+  ASSERT_NE(it, fs::directory_iterator());
+  fs::path run = it->path();
+  EXPECT_NE(read_file(run / "config.yaml").find("name: cnn-adamw-lr0.01"), std::string::npos);
+  EXPECT_EQ(read_file(run / "overrides.yaml"), "- optimizer.lr=0.01\n");
+}
+
+TEST_F(Cli, TwoRunsInTheSameSecondGetTwoDirectories) {
+  ASSERT_EQ(kiln({"train"}).exit_code, 0);
+  ASSERT_EQ(kiln({"train"}).exit_code, 0);
+  int count = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir_ / "runs")) ++count;
+  EXPECT_EQ(count, 2);
+}
+
+TEST_F(Cli, TypoInAKeyIsExitCode2WithDidYouMean) {
+  Result r = kiln({"train", "optimizer.lrr=0.1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("override #1 'optimizer.lrr=0.1'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean 'optimizer.lr'?"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "runs"));
+}
+
+TEST_F(Cli, UnknownGroupOptionListsOptions) {
+  Result r = kiln({"train", "model=cnnn"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("available options: cnn, mlp, resnet"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, SweepWithoutMultirunIsAmbiguous) {
+  Result r = kiln({"train", "seed=1,2"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("Ambiguous value for argument 'seed=1,2'"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, MultirunDryRunListsTheCartesianProduct) {
+  Result r = kiln({"train", "-m", "--dry-run", "seed=1,2", "model=glob(*,exclude=res*)"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "Multirun: 4 jobs\n#0 : seed=1 model=cnn\n#1 : seed=1 model=mlp\n#2 : seed=2 model=cnn\n"
+            "#3 : seed=2 model=mlp\n");
+}
+
+TEST_F(Cli, InfoShowsSearchPathDefaultsTreeAndOverrides) {
+  Result r = kiln({"train", "--info", "model=mlp", "seed=3"}, project());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Config search path (first wins):\n  configs\n  kiln\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Environment file: configs/.env"), std::string::npos) << r.out;
+  // The project's train.yaml, kiln's shipped model/mlp.yaml: the project adds to kiln's groups.
+  EXPECT_NE(r.out.find("train -> <root>  (configs/train.yaml)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("model/mlp -> model  (<kiln>/model/mlp.yaml)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("#2 seed=3"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, ConfigDirAndConfigName) {
+  Result r = kiln(
+      {"train", "--config-dir", (project() / "configs").string(), "--config-name", "train", "--cfg", "job", "width=4"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("width: 4"), std::string::npos) << r.out;
+  Result bad = kiln({"train", "--config-dir", "/nonexistent"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("'/nonexistent' is not a directory"), std::string::npos) << bad.err;
+}
+
+TEST_F(Cli, TrainHelpListsGroupsAndParametersWithCurrentValues) {
+  Result r = kiln({"train", "--help", "trainer.max_epochs=5"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("model: cnn, mlp, resnet"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("trainer.max_epochs"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, CompletionCandidates) {
+  EXPECT_EQ(kiln({"__complete", "tr"}).out, "train\n");
+  EXPECT_EQ(kiln({"__complete", "train", "model="}).out, "model=cnn\nmodel=mlp\nmodel=resnet\n");
+  EXPECT_EQ(kiln({"__complete", "train", "optimizer.l"}).out, "optimizer.lr=\n");
+  EXPECT_EQ(kiln({"__complete", "train", "optimizer=sgd", "optimizer.mom"}).out, "optimizer.momentum=\n");
+  EXPECT_EQ(kiln({"__complete", "train", "--res"}).out, "--resolve\n");
+}
+
+TEST_F(Cli, BashCompletionScriptCompletesInARealBash) {
+  Result script = kiln({"completion", "bash"});
+  ASSERT_EQ(script.exit_code, 0);
+  std::ofstream(dir_ / "completion.bash") << script.out;
+  // Drive the completion function the way bash does on <Tab>.
+  std::string line = "kiln train model=m";
+  std::ofstream(dir_ / "drive.bash") << "kiln() { " << quote(KILN_BINARY) << " \"$@\"; }\n"
+                                     << "source completion.bash\n"
+                                     << "COMP_LINE=" << quote(line) << "; COMP_POINT=" << line.size() << "\n"
+                                     << "COMP_WORDS=(kiln train model = m); COMP_CWORD=4\n"
+                                     << "_kiln_complete\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n";
+  Result r;
+  std::string command = "cd " + quote(dir_.string()) +
+                        " && PATH=" + quote(fs::path(KILN_BINARY).parent_path().string()) +
+                        ":$PATH bash drive.bash > out.txt 2>&1";
+  int status = std::system(command.c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 0) << read_file(dir_ / "out.txt");
+  EXPECT_EQ(read_file(dir_ / "out.txt"), "mlp\n");
+  EXPECT_EQ(kiln({"completion", "zsh"}).out.rfind("#compdef kiln", 0), 0u);
+}
+
+}  // namespace
