@@ -48,7 +48,7 @@ if command -v ninja >/dev/null; then generator=(-G Ninja); fi
 mkdir -p "$build"
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" "${generator[@]}" \
   -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
-  -DKILN_FUZZ=ON -DKILN_BUILD_TESTS=OFF -DKILN_BUILD_BENCH=OFF >"$build/configure.log" 2>&1 || {
+  -DKILN_FUZZ=ON -DKILN_BUILD_TESTS=OFF -DKILN_BUILD_BENCH=OFF -DKILN_WITH_TORCH=OFF >"$build/configure.log" 2>&1 || {
   cat "$build/configure.log" >&2
   exit 2
 }

@@ -11,6 +11,10 @@ packages=(
   python3-omegaconf                                         # differential tests against OmegaConf (/usr/bin/python3)
   clang libclang-rt-14-dev                                  # libFuzzer + ASan/UBSan for the fuzz tests
   clang-format                                              # format check
+  libtorch-dev libgloo-dev zlib1g-dev                       # LibTorch 1.13 (CPU, c10d + Gloo)
+  libopenblas0-openmp                                       # BLAS for LibTorch (the reference BLAS is ~20x slower)
+  python3-torch                                             # PyTorch parity tests and torchrun (/usr/bin/python3)
+  dataset-fashion-mnist                                     # the default experiment's data
 )
 
 missing=()

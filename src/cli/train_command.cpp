@@ -1,13 +1,14 @@
-// `kiln train`: compose, check and run one job, or a multirun of them.
-// Until the trainer lands (issue "Trainer and the main job"), running a job
-// means: compose, resolve, validate against the registered schemas, create
-// its run directory with the resolved config, and print the config.
+// `kiln train`: compose, check and run one job, or a multirun of them one
+// after another. Training itself happens in libkiln_runner.so (job_runner.h),
+// so everything before it stays free of LibTorch and fast.
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 
 #include "commands.h"
 #include "config_loading.h"
+#include "job_runner.h"
 #include "kiln/config/error.h"
 #include "kiln/config/override.h"
 #include "kiln/config/resolve.h"
@@ -157,23 +158,36 @@ void write_file(const std::filesystem::path& path, const std::string& text) {
   if (ec) throw IoError("cannot rename '" + tmp.string() + "' to '" + path.string() + "': " + ec.message());
 }
 
-// One job: compose, resolve strictly, validate, record, print.
+void print_summary(const track::RunDir& run, const JobSummary& summary) {
+  std::printf("run         %s  (%s)\n", run.id.value.c_str(), run.path.string().c_str());
+  std::printf("steps       %lld in %.1f s, %.0f samples/s\n", static_cast<long long>(summary.steps), summary.seconds,
+              summary.samples_per_second);
+  for (const char* stage : {"test/", "val/", "train/"}) {
+    for (const auto& [name, value] : summary.metrics)
+      if (name.starts_with(stage)) std::printf("%-11s %.4f\n", name.c_str(), value);
+  }
+}
+
+// One job: compose, resolve strictly, validate (schemas, then every
+// factory's parameters), record, train.
 int run_job(const config::SearchPath& search_path, const TrainArgs& args,
             const std::vector<config::Override>& overrides) {
   config::Composer composer(search_path, compose_options());
   config::ComposeResult composed = composer.compose(args.config.config_name, overrides);
   config::Node resolved = config::resolve(composed.config);
   config::job_schema_registry().validate(resolved);
+  const JobRunner& runner = job_runner();
+  runner.validate(resolved);
 
   track::RunDir run = track::create_run_dir(runs_root(resolved), track::resolve_run_id());
   write_file(run.path / "config.yaml", config::to_yaml(resolved));
   config::Node override_list = config::Node::list();
   for (const auto& o : overrides) override_list.push_back(config::Node::string(o.text));
   write_file(run.path / "overrides.yaml", config::to_yaml(override_list));
+  std::fprintf(stderr, "kiln: run %s -> %s\n", run.id.value.c_str(), run.path.string().c_str());
 
-  std::cout << config::to_yaml(resolved);
-  std::cerr << "kiln: run " << run.id.value << " -> " << run.path.string()
-            << " (the trainer is not part of this build yet: the job was composed, validated and recorded)\n";
+  JobSummary summary = runner.run(resolved, run.path.string());
+  print_summary(run, summary);
   return 0;
 }
 

@@ -130,8 +130,7 @@ Override parse_override(std::string_view text, int index) {
   o.index = index;
   o.source = Source::override_arg(index, o.text);
   if (std::optional<std::size_t> bad = first_invalid_utf8(text)) {
-    throw ConfigError(Diagnostic{"", o.source,
-                                 "byte " + std::to_string(*bad + 1) + " is not valid UTF-8 (or is NUL)",
+    throw ConfigError(Diagnostic{"", o.source, "byte " + std::to_string(*bad + 1) + " is not valid UTF-8 (or is NUL)",
                                  "overrides must be UTF-8 text, like config files"});
   }
 

@@ -72,7 +72,7 @@ TEST_F(Cli, CfgJobPrintsOnlyTheComposedConfigFromAnyDirectory) {
   Result r = kiln({"train", "--cfg", "job"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(r.out.starts_with("model:\n  _target_: cnn\n")) << r.out;
-  EXPECT_NE(r.out.find("name: ${model.name}-${optimizer.name}-lr${optimizer.lr}"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("name: ${model._target_}-${optimizer._target_}-lr${optimizer.lr}"), std::string::npos) << r.out;
   EXPECT_EQ(r.err, "");
   EXPECT_FALSE(fs::exists(dir_ / "runs"));
 }
@@ -99,24 +99,51 @@ TEST_F(Cli, TrainRefusesAMissingMandatoryValue) {
   EXPECT_NE(r.err.find("train.yaml:7:8"), std::string::npos) << r.err;
 }
 
-TEST_F(Cli, TrainRecordsTheRunAndPrintsTheConfig) {
-  Result r = kiln({"train", "optimizer.lr=0.01"});
+TEST_F(Cli, TrainRunsTheDefaultExperimentAndRecordsTheRun) {
+  // fast_dev_run: one batch of train, val and test of the real default job.
+  Result r = kiln({"train", "optimizer.lr=0.01", "trainer.fast_dev_run=1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("lr: 0.01"), std::string::npos);
+  EXPECT_NE(r.out.find("test/acc"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("steps       1 in"), std::string::npos) << r.out;
   ASSERT_TRUE(fs::is_directory(dir_ / "runs"));
   auto it = fs::directory_iterator(dir_ / "runs");
   ASSERT_NE(it, fs::directory_iterator());
   fs::path run = it->path();
+  EXPECT_NE(r.out.find(run.filename().string()), std::string::npos) << r.out;
   EXPECT_NE(read_file(run / "config.yaml").find("name: cnn-adamw-lr0.01"), std::string::npos);
-  EXPECT_EQ(read_file(run / "overrides.yaml"), "- optimizer.lr=0.01\n");
+  EXPECT_EQ(read_file(run / "overrides.yaml"), "- optimizer.lr=0.01\n- trainer.fast_dev_run=1\n");
+}
+
+TEST_F(Cli, TrainWritesMetricsAsJsonLines) {
+  Result r = kiln({"train", "trainer.max_steps=4", "trainer.log_every_n_steps=2", "trainer.limit_val_batches=2",
+                   "trainer.limit_test_batches=2", "trainer.num_sanity_val_steps=0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  fs::path run = fs::directory_iterator(dir_ / "runs")->path();
+  std::string metrics = read_file(run / "metrics.jsonl");
+  EXPECT_NE(metrics.find("{\"step\": 2, \"time\": "), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\"train/loss\": "), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\"test/acc\": "), std::string::npos) << metrics;
 }
 
 TEST_F(Cli, TwoRunsInTheSameSecondGetTwoDirectories) {
-  ASSERT_EQ(kiln({"train"}).exit_code, 0);
-  ASSERT_EQ(kiln({"train"}).exit_code, 0);
+  ASSERT_EQ(kiln({"train", "trainer.fast_dev_run=1"}).exit_code, 0);
+  ASSERT_EQ(kiln({"train", "trainer.fast_dev_run=1"}).exit_code, 0);
   int count = 0;
   for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir_ / "runs")) ++count;
   EXPECT_EQ(count, 2);
+}
+
+TEST_F(Cli, BadFactoryParametersFailBeforeAnythingIsWritten) {
+  Result r = kiln({"train", "model.chanels=[8]"});
+  EXPECT_EQ(r.exit_code, 2);
+  Result typo = kiln({"train", "+model.chanels=[8]"});
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.err.find("unknown key 'chanels' (not a field of cnn"), std::string::npos) << typo.err;
+  EXPECT_NE(typo.err.find("override #1 '+model.chanels=[8]'"), std::string::npos) << typo.err;
+  Result unknown = kiln({"train", "model._target_=cnnn"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("cnnn"), std::string::npos) << unknown.err;
+  EXPECT_FALSE(fs::exists(dir_ / "runs"));
 }
 
 TEST_F(Cli, TypoInAKeyIsExitCode2WithDidYouMean) {

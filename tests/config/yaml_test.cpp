@@ -150,9 +150,15 @@ TEST(YamlLoad, RefusesTextThatIsNotUtf8) {
     EXPECT_EQ(e.diagnostics()[0].source.str(), "test.yaml:2:7");
     EXPECT_NE(e.diagnostics()[0].message.find("invalid UTF-8 byte 0xE9"), std::string::npos);
   }
-  EXPECT_THROW(load("\xFE\xFF" "a: 1\n"), ConfigError);       // a UTF-16 byte-order mark
+  EXPECT_THROW(load("\xFE\xFF"
+                    "a: 1\n"),
+               ConfigError);                                   // a UTF-16 byte-order mark
   EXPECT_THROW(load(std::string("a: \0\n", 6)), ConfigError);  // NUL
-  EXPECT_EQ(load("\xEF\xBB\xBF" "a: caf\xC3\xA9\n").find("a")->as_string(), "caf\xC3\xA9");
+  EXPECT_EQ(load("\xEF\xBB\xBF"
+                 "a: caf\xC3\xA9\n")
+                .find("a")
+                ->as_string(),
+            "caf\xC3\xA9");
 }
 
 TEST(YamlLoad, TopLevelMustBeAMap) {

@@ -27,8 +27,10 @@
 // Field types: bool; integral types (range-checked against the C++ type);
 // float, double; std::string; enums (with a name table); std::optional<X>
 // (null allowed); std::vector<X>; std::map<std::string, X>; structs with their
-// own Schema (nested()); and kiln::config::Node, a raw escape hatch. X may be
-// any of these, recursively.
+// own Schema (nested()); kiln::config::Node, a raw escape hatch; and types
+// that bring their own codec through FieldCodec (kiln::Instance<U>, a nested
+// `_target_` node, see kiln/registry/instance.h). X may be any of these,
+// recursively.
 //
 // Values convert as OmegaConf 2.2 structured configs do (docs/config-schemas.md
 // has the full table): "100" is accepted for an int, 3.5 and true are not; an
@@ -74,6 +76,14 @@ namespace kiln::config {
 template <class T>
 class Schema;
 
+// A field type that converts itself, for layers built on schemas (the
+// registry's kiln::Instance<U>): specialise FieldCodec<L> with
+//   static std::shared_ptr<const schema_detail::Codec<L>> make();
+// and field() accepts L, and std::optional / std::vector / std::map of L,
+// like a scalar. The codec's type_name() is the TYPE column of help.
+template <class L>
+struct FieldCodec {};
+
 // One row of `kiln train --help`: a leaf field of a schema. Nested struct
 // fields are listed by their own fields ("model.encoder.dim").
 struct FieldHelp {
@@ -104,6 +114,11 @@ struct SchemaOptions {
 // Schema internals that need FieldHelp and Schema; the codecs are in
 // schema_codec.h.
 namespace schema_detail {
+
+template <class L>
+inline constexpr bool kHasFieldCodec = requires {
+  FieldCodec<L>::make();
+};
 
 // A struct with its own schema. A schema nested in itself (a tree through a
 // std::vector<E>) is held weakly, so the declarations do not own themselves.
@@ -559,6 +574,9 @@ FieldBuilder<T, M> Schema<T>::field(std::string key, M T::*member) {
   } else if constexpr (std::is_same_v<L, Node>) {
     auto leaf = std::make_shared<const schema_detail::NodeCodec>();
     auto* f = add_field<M>(std::move(key), member, schema_detail::wrap_codec<M, L>(std::move(leaf)));
+    return FieldBuilder<T, M>(f, nullptr);
+  } else if constexpr (schema_detail::kHasFieldCodec<L>) {
+    auto* f = add_field<M>(std::move(key), member, schema_detail::wrap_codec<M, L>(FieldCodec<L>::make()));
     return FieldBuilder<T, M>(f, nullptr);
   } else {
     static_assert(schema_detail::kDependentFalse<M>,

@@ -1,0 +1,61 @@
+// DataModule: everything a job needs to know about its data, in one object
+// (Lightning's LightningDataModule): which files it reads, and a loader per
+// stage.
+//
+//   auto dm = kiln::instantiate_at<kiln::data::DataModule>(cfg, {"data"});
+//   dm->setup();                                   // reads the files, once
+//   std::unique_ptr<BatchLoader> train = dm->train_loader();
+//   std::unique_ptr<BatchLoader> val = dm->val_loader();  // nullptr: no validation
+//
+// Data modules are a registry kind named "datamodule": a config node
+// `{_target_: fashion_mnist, batch_size: 64}` builds one (see
+// builtin_datamodules.h and docs/data.md for writing and registering your own).
+//
+// Ownership: a loader may share the module's tensors but never refers to
+// the module itself, so it may outlive it. Thread safety: setup() and the
+// *_loader() calls are meant for one thread (the trainer's); each loader is
+// then used by one consumer (see batch_loader.h).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kiln/data/batch_loader.h"
+#include "kiln/registry/kind.h"
+
+namespace kiln::data {
+
+// A file a DataModule reads, for the run manifest.
+struct DataFile {
+  std::string path;    // as opened (root joined with the file name)
+  std::uint64_t size;  // bytes on disk
+};
+
+class DataModule {
+ public:
+  virtual ~DataModule() = default;
+
+  // Reads and prepares the data (Lightning's setup). Idempotent: calls after
+  // the first successful one do nothing. Environment problems (a missing or
+  // corrupt file) throw kiln::IoError.
+  virtual void setup() {}
+
+  // A new loader over the stage's data; nullptr when the module has no data
+  // for that stage. Each call returns an independent loader.
+  virtual std::unique_ptr<BatchLoader> train_loader() = 0;
+  virtual std::unique_ptr<BatchLoader> val_loader() { return nullptr; }
+  virtual std::unique_ptr<BatchLoader> test_loader() { return nullptr; }
+  virtual std::unique_ptr<BatchLoader> predict_loader() { return nullptr; }
+
+  // The files the module reads (path and size), for the run manifest; empty
+  // for data made in memory.
+  virtual std::vector<DataFile> files() const { return {}; }
+};
+
+}  // namespace kiln::data
+
+// kiln::registry<kiln::data::DataModule>(): data modules are built from
+// config alone.
+KILN_DEFINE_KIND(kiln::data::DataModule, "datamodule");

@@ -1,0 +1,40 @@
+// The boundary between the torch-free `kiln` command line and the trainer.
+//
+// LibTorch takes about half a second to load, so the `kiln` binary does not
+// link it: `kiln train --cfg job`, `kiln --help` and shell completion start in
+// milliseconds. When a job must actually train, kiln loads
+// libkiln_runner.so (built next to it) and calls through this table.
+// Both sides are built from the same sources by the same compiler in one
+// build, so C++ types (Node, exceptions) cross it; abi_version guards
+// against a stale library from another build.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "kiln/config/node.h"
+
+namespace kiln {
+
+inline constexpr int kJobRunnerAbiVersion = 1;
+
+struct JobSummary {
+  std::map<std::string, double> metrics;  // last value of every metric
+  std::int64_t steps = 0;
+  double seconds = 0;
+  double samples_per_second = 0;
+};
+
+struct JobRunner {
+  int abi_version = kJobRunnerAbiVersion;
+  // Checks every factory's parameters; throws config::ConfigError.
+  void (*validate)(const config::Node& resolved) = nullptr;
+  // Trains and tests; throws kiln::Error subclasses.
+  JobSummary (*run)(const config::Node& resolved, const std::string& run_dir) = nullptr;
+};
+
+}  // namespace kiln
+
+// The one symbol libkiln_runner.so exports.
+extern "C" const kiln::JobRunner* kiln_job_runner();

@@ -1,0 +1,38 @@
+// A training job from a resolved config: what `kiln train` runs.
+//
+// The config's subtrees name what to build: `model` (a models::Network,
+// wrapped in a ClassificationModule), `data` (a data::DataModule),
+// `optimizer` and optionally `scheduler` (registry kinds), `trainer`
+// (TrainerOptions) and `seed`.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+
+#include "kiln/config/node.h"
+#include "kiln/track/logger.h"
+
+namespace kiln {
+
+struct JobResult {
+  Metrics metrics;  // the last value of every metric (val/*, test/*, train/*)
+  std::int64_t steps = 0;
+  double seconds = 0;
+  double samples_per_second = 0;
+};
+
+// Registers the built-in models, data modules, optimizers and schedulers.
+// Idempotent.
+void register_builtin_factories();
+
+// Checks every factory's parameters and the trainer options without
+// building anything; throws one ConfigError listing every problem, with the
+// sources the config came from.
+void validate_training_job(const config::Node& resolved);
+
+// Seeds, builds, fits and tests; metrics go to run_dir/metrics.jsonl and
+// progress to stderr. Throws ConfigError (bad config), IoError (files) or
+// kiln::Error.
+JobResult run_training_job(const config::Node& resolved, const std::filesystem::path& run_dir);
+
+}  // namespace kiln

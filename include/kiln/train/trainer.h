@@ -1,0 +1,107 @@
+// kiln::Trainer: the training loop (PyTorch Lightning's Trainer).
+//
+// The Trainer runs fit / validate / test for any Module on any DataModule,
+// with the options of TrainerOptions (Lightning's names). It owns what every
+// experiment would otherwise write again: epochs and steps, gradient
+// accumulation and clipping, validation cadence, batch limits, fast_dev_run,
+// threads, deterministic kernels, learning-rate schedules, logging and
+// callbacks.
+//
+//   kiln::Trainer trainer(options);
+//   trainer.set_optimizer_factory([](auto params) { return std::make_shared<torch::optim::AdamW>(params); });
+//   trainer.add_logger(std::make_shared<kiln::JsonlLogger>("metrics.jsonl"));
+//   trainer.fit(module, datamodule);
+//   kiln::Metrics test = trainer.test(module, datamodule);
+//
+// Thread safety: one Trainer per thread; it sets process-wide torch state
+// (intra-op threads, deterministic algorithms) when fit starts.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "kiln/data/data_module.h"
+#include "kiln/train/callback.h"
+#include "kiln/train/module.h"
+#include "kiln/train/trainer_options.h"
+
+namespace kiln {
+
+// Builds the optimizer over the module's parameters (when the Module has no
+// configure_optimizers of its own).
+using OptimizerFactory = std::function<std::shared_ptr<torch::optim::Optimizer>(std::vector<torch::Tensor>)>;
+// Given the run's total optimizer steps, the learning rate at each step
+// (a pure function of the step, so a resumed run gets the same rates).
+using LrScheduleFactory = std::function<std::function<double(std::int64_t step, double base_lr)>(std::int64_t)>;
+
+// Seeds every generator kiln uses (torch CPU, and CUDA when present).
+void seed_everything(std::uint64_t seed);
+
+// Cores this process may run on (its CPU affinity), at least 1.
+int available_cores();
+
+class Trainer {
+ public:
+  // Throws ConfigError for options it cannot honour in this build (naming the key).
+  explicit Trainer(TrainerOptions options);
+
+  Trainer& add_callback(std::shared_ptr<Callback> callback);
+  Trainer& add_logger(std::shared_ptr<Logger> logger);
+  Trainer& set_optimizer_factory(OptimizerFactory factory);
+  Trainer& set_lr_schedule(LrScheduleFactory factory);
+
+  void fit(Module& module, data::DataModule& data);
+  // One pass over the validation / test data; the reduced metrics.
+  Metrics validate(Module& module, data::DataModule& data);
+  Metrics test(Module& module, data::DataModule& data);
+
+  // --- state, for callbacks ---
+  const TrainerOptions& options() const { return options_; }
+  std::int64_t current_epoch() const { return epoch_; }
+  std::int64_t global_step() const { return global_step_; }
+  // Optimizer steps the fit will take at most (max_steps, or epochs x steps per epoch).
+  std::int64_t total_steps() const { return total_steps_; }
+  // Every metric logged so far, latest value each (Lightning's callback_metrics).
+  const Metrics& callback_metrics() const { return callback_metrics_; }
+  // Samples trained on since fit started, and the seconds it took.
+  std::int64_t samples_seen() const { return samples_seen_; }
+  double fit_seconds() const;
+  // Ends fit after the current step (EarlyStopping uses this).
+  void request_stop() { should_stop_ = true; }
+  bool stop_requested() const { return should_stop_; }
+
+ private:
+  enum class Stage { kValidate, kTest };
+  Metrics evaluate(Module& module, data::BatchLoader* loader, Stage stage, std::int64_t limit);
+  std::int64_t batch_limit(double limit, std::size_t available) const;
+  void train_epoch(Module& module, data::BatchLoader& train, data::BatchLoader* val, torch::optim::Optimizer& opt,
+                   const std::function<double(std::int64_t, double)>& lr_at, const std::vector<double>& base_lrs);
+  void optimizer_step(Module& module, torch::optim::Optimizer& opt,
+                      const std::function<double(std::int64_t, double)>& lr_at, const std::vector<double>& base_lrs);
+  void run_validation(Module& module, data::BatchLoader* val);
+  void publish(const Metrics& metrics);
+  bool out_of_time() const;
+
+  TrainerOptions options_;
+  std::vector<std::shared_ptr<Callback>> callbacks_;
+  std::vector<std::shared_ptr<Logger>> loggers_;
+  OptimizerFactory optimizer_factory_;
+  LrScheduleFactory lr_schedule_factory_;
+
+  std::int64_t epoch_ = 0;
+  std::int64_t global_step_ = 0;
+  std::int64_t total_steps_ = 0;
+  std::int64_t samples_seen_ = 0;
+  bool should_stop_ = false;
+  double max_seconds_ = -1;  // < 0: no limit
+  std::chrono::steady_clock::time_point fit_start_;
+  Metrics callback_metrics_;
+  LogBuffer train_logs_;
+};
+
+}  // namespace kiln

@@ -1,0 +1,70 @@
+// The Trainer's options, with PyTorch Lightning's names, and their schema.
+//
+// Torch-free, so `kiln train --help` and config validation know every option
+// without loading LibTorch. Bound from the `trainer:` subtree of a job config.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "kiln/config/schema.h"
+
+namespace kiln {
+
+struct TrainerOptions {
+  std::int64_t max_epochs = 1000;       // -1: no limit (then max_steps or max_time must stop the run)
+  std::int64_t max_steps = -1;          // optimizer steps; -1: no limit
+  std::optional<std::string> max_time;  // "DD:HH:MM:SS"
+  std::int64_t accumulate_grad_batches = 1;
+  std::optional<double> gradient_clip_val;
+  std::string gradient_clip_algorithm = "norm";  // "norm" | "value"
+  double val_check_interval = 1.0;               // <= 1: fraction of an epoch; > 1: every N batches
+  std::optional<std::int64_t> check_val_every_n_epoch = 1;
+  double limit_train_batches = 1.0;  // <= 1: fraction; > 1: count
+  double limit_val_batches = 1.0;
+  double limit_test_batches = 1.0;
+  std::int64_t fast_dev_run = 0;  // > 0: run this many batches of train, val and test, once
+  double overfit_batches = 0.0;
+  std::int64_t num_sanity_val_steps = 2;
+  std::int64_t log_every_n_steps = 50;
+  bool deterministic = true;
+  std::string precision = "32";     // "32" | "bf16-mixed" | "16-mixed"
+  std::string accelerator = "cpu";  // "cpu" | "cuda" | "auto"
+  std::int64_t devices = 1;
+  std::optional<std::int64_t> num_threads;  // intra-op threads; null: the cores available to the process
+};
+
+inline config::Schema<TrainerOptions> trainer_options_schema() {
+  using T = TrainerOptions;
+  config::Schema<T> s("trainer", {.doc = "Trainer (PyTorch Lightning's names)"});
+  s.field("max_epochs", &T::max_epochs).doc("stop after this many epochs (-1: no limit)").min(-1);
+  s.field("max_steps", &T::max_steps).doc("stop after this many optimizer steps (-1: no limit)").min(-1);
+  s.field("max_time", &T::max_time).doc("stop after this wall time, DD:HH:MM:SS");
+  s.field("accumulate_grad_batches", &T::accumulate_grad_batches).doc("batches per optimizer step").min(1);
+  s.field("gradient_clip_val", &T::gradient_clip_val).doc("clip gradients at this value (null: off)").min(0.0);
+  s.field("gradient_clip_algorithm", &T::gradient_clip_algorithm)
+      .doc("how gradient_clip_val applies")
+      .choices({"norm", "value"});
+  s.field("val_check_interval", &T::val_check_interval)
+      .doc("validate every fraction of an epoch (<= 1) or every N batches")
+      .min(0.0);
+  s.field("check_val_every_n_epoch", &T::check_val_every_n_epoch)
+      .doc("validate every N epochs (null: by val_check_interval only)")
+      .min(1);
+  s.field("limit_train_batches", &T::limit_train_batches).doc("fraction (<= 1) or count of train batches").min(0.0);
+  s.field("limit_val_batches", &T::limit_val_batches).doc("fraction (<= 1) or count of val batches").min(0.0);
+  s.field("limit_test_batches", &T::limit_test_batches).doc("fraction (<= 1) or count of test batches").min(0.0);
+  s.field("fast_dev_run", &T::fast_dev_run).doc("run N batches of train/val/test as a sanity check").min(0);
+  s.field("overfit_batches", &T::overfit_batches).doc("train on this fraction or count of batches").min(0.0);
+  s.field("num_sanity_val_steps", &T::num_sanity_val_steps).doc("val batches run before training").min(-1);
+  s.field("log_every_n_steps", &T::log_every_n_steps).doc("log metrics every N steps").min(1);
+  s.field("deterministic", &T::deterministic).doc("bitwise-repeatable kernels and data order");
+  s.field("precision", &T::precision).doc("numeric precision").choices({"32", "bf16-mixed", "16-mixed"});
+  s.field("accelerator", &T::accelerator).doc("device kind").choices({"cpu", "cuda", "auto"});
+  s.field("devices", &T::devices).doc("processes (one per device) to train with").min(1);
+  s.field("num_threads", &T::num_threads).doc("intra-op threads (null: the cores available to the process)").min(1);
+  return s;
+}
+
+}  // namespace kiln

@@ -1,0 +1,23 @@
+#include "kiln/data/builtin_datamodules.h"
+
+#include <memory>
+
+#include "kiln/data/data_module.h"
+#include "kiln/data/fashion_mnist.h"
+#include "kiln/registry/registry.h"
+
+namespace kiln::data {
+
+void register_builtin_datamodules() {
+  // A function-local static: registers once, also when called from several
+  // threads at once.
+  static const bool registered = [] {
+    kiln::registry<DataModule>().add("fashion_mnist", fashion_mnist_schema(), [](const FashionMnistOptions& o) {
+      return std::make_shared<FashionMnistDataModule>(o);
+    });
+    return true;
+  }();
+  (void)registered;
+}
+
+}  // namespace kiln::data

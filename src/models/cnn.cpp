@@ -1,0 +1,39 @@
+#include "kiln/models/zoo.h"
+
+namespace kiln::models {
+namespace {
+
+class Cnn final : public Network {
+ public:
+  explicit Cnn(const CnnOptions& o) {
+    std::int64_t channels = o.in_channels;
+    std::int64_t size = o.image_size;
+    for (std::int64_t width : o.channels) {
+      features_->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, width, 3).padding(1)));
+      features_->push_back(torch::nn::ReLU());
+      features_->push_back(torch::nn::MaxPool2d(2));
+      channels = width;
+      size /= 2;
+    }
+    head_->push_back(torch::nn::Linear(channels * size * size, o.hidden));
+    head_->push_back(torch::nn::ReLU());
+    if (o.dropout > 0) head_->push_back(torch::nn::Dropout(o.dropout));
+    head_->push_back(torch::nn::Linear(o.hidden, o.num_classes));
+    register_module("features", features_);
+    register_module("head", head_);
+  }
+
+  torch::Tensor forward(const torch::Tensor& input) override {
+    return head_->forward(features_->forward(input).flatten(1));
+  }
+
+ private:
+  torch::nn::Sequential features_;
+  torch::nn::Sequential head_;
+};
+
+}  // namespace
+
+std::shared_ptr<Network> make_cnn(const CnnOptions& options) { return std::make_shared<Cnn>(options); }
+
+}  // namespace kiln::models

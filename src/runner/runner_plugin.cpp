@@ -1,0 +1,18 @@
+// libkiln_runner.so: the trainer behind the runner ABI (see runner_abi.h).
+#include "kiln/runner_abi.h"
+#include "kiln/train/job.h"
+
+namespace {
+
+void validate(const kiln::config::Node& resolved) { kiln::validate_training_job(resolved); }
+
+kiln::JobSummary run(const kiln::config::Node& resolved, const std::string& run_dir) {
+  kiln::JobResult result = kiln::run_training_job(resolved, run_dir);
+  return kiln::JobSummary{result.metrics, result.steps, result.seconds, result.samples_per_second};
+}
+
+const kiln::JobRunner kRunner{kiln::kJobRunnerAbiVersion, validate, run};
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) const kiln::JobRunner* kiln_job_runner() { return &kRunner; }

@@ -1,0 +1,67 @@
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "kiln/config/error.h"
+#include "kiln/train/callback.h"
+#include "kiln/train/trainer.h"
+
+namespace kiln {
+
+EarlyStopping::EarlyStopping(EarlyStoppingOptions options) : options_(std::move(options)) {
+  if (options_.mode != "min" && options_.mode != "max")
+    throw config::ConfigError(config::Diagnostic{"early_stopping.mode", config::Source::generated("callback options"),
+                                                 "expected 'min' or 'max', found '" + options_.mode + "'", ""});
+  best_ = options_.mode == "min" ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
+}
+
+void EarlyStopping::on_validation_end(Trainer& trainer, Module&, const Metrics& metrics) {
+  auto it = metrics.find(options_.monitor);
+  if (it == metrics.end()) {
+    std::string logged;
+    for (const auto& [name, value] : metrics) logged += (logged.empty() ? "" : ", ") + name;
+    throw Error("EarlyStopping monitors '" + options_.monitor +
+                "', which validation did not log (it logged: " + logged + ")");
+  }
+  double value = it->second;
+  bool improved = options_.mode == "min" ? value < best_ - options_.min_delta : value > best_ + options_.min_delta;
+  if (improved) {
+    best_ = value;
+    wait_ = 0;
+    return;
+  }
+  if (++wait_ >= options_.patience) trainer.request_stop();
+}
+
+namespace {
+
+std::string format_metrics(const Metrics& metrics) {
+  std::string out;
+  for (const auto& [name, value] : metrics) {
+    if (name == "epoch") continue;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "  %s %.4g", name.c_str(), value);
+    out += buf;
+  }
+  return out;
+}
+
+}  // namespace
+
+void ProgressPrinter::on_fit_start(Trainer& trainer, Module&) {
+  std::fprintf(stderr, "kiln: training for %lld steps at most\n", static_cast<long long>(trainer.total_steps()));
+}
+
+void ProgressPrinter::on_validation_end(Trainer& trainer, Module&, const Metrics& metrics) {
+  std::fprintf(stderr, "epoch %lld  step %lld %s\n", static_cast<long long>(trainer.current_epoch()),
+               static_cast<long long>(trainer.global_step()), format_metrics(metrics).c_str());
+}
+
+void ProgressPrinter::on_train_epoch_end(Trainer& trainer, Module&) {
+  double seconds = trainer.fit_seconds();
+  std::fprintf(stderr, "epoch %lld done  step %lld  %.1f s  %.0f samples/s\n",
+               static_cast<long long>(trainer.current_epoch()), static_cast<long long>(trainer.global_step()), seconds,
+               seconds > 0 ? static_cast<double>(trainer.samples_seen()) / seconds : 0.0);
+}
+
+}  // namespace kiln

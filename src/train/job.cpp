@@ -1,0 +1,90 @@
+#include "kiln/train/job.h"
+
+#include "kiln/config/error.h"
+#include "kiln/data/builtin_datamodules.h"
+#include "kiln/data/data_module.h"
+#include "kiln/models/network.h"
+#include "kiln/train/classification.h"
+#include "kiln/train/optim.h"
+#include "kiln/train/scheduler.h"
+#include "kiln/train/trainer.h"
+
+namespace kiln {
+namespace {
+
+const config::Node& subtree(const config::Node& root, const std::string& key) {
+  const config::Node* node = root.find(key);
+  if (!node) {
+    throw config::ConfigError(config::Diagnostic{key, root.source(), "a training job needs a '" + key + "' section",
+                                                 "select one, e.g. " + key + "=<option>"});
+  }
+  return *node;
+}
+
+TrainerOptions trainer_options(const config::Node& root) {
+  static const config::Node empty = config::Node::map();
+  const config::Node* node = root.find("trainer");
+  return trainer_options_schema().bind(node ? *node : empty, {"trainer"});
+}
+
+std::uint64_t seed_of(const config::Node& root) {
+  const config::Node* seed = root.find("seed");
+  return seed && seed->kind() == config::Kind::kInt ? static_cast<std::uint64_t>(seed->as_int()) : 42;
+}
+
+}  // namespace
+
+void register_builtin_factories() {
+  models::register_builtin_models();
+  data::register_builtin_datamodules();
+  train::register_builtin_optimizers();
+  train::register_builtin_schedulers();
+}
+
+void validate_training_job(const config::Node& resolved) {
+  register_builtin_factories();
+  config::Diagnostics problems;
+  problems.collect([&] { registry<models::Network>().validate_at(resolved, {"model"}, problems); });
+  problems.collect([&] { registry<data::DataModule>().validate_at(resolved, {"data"}, problems); });
+  problems.collect([&] { registry<torch::optim::Optimizer>().validate_at(resolved, {"optimizer"}, problems); });
+  if (resolved.contains("scheduler") && !resolved.find("scheduler")->is_null())
+    problems.collect([&] { registry<train::LrScheduler>().validate_at(resolved, {"scheduler"}, problems); });
+  problems.collect([&] { trainer_options(resolved); });
+  problems.throw_if_any();
+}
+
+JobResult run_training_job(const config::Node& resolved, const std::filesystem::path& run_dir) {
+  register_builtin_factories();
+  seed_everything(seed_of(resolved));
+  subtree(resolved, "model");
+  std::shared_ptr<models::Network> network = instantiate_at<models::Network>(resolved, {"model"});
+  ClassificationModule module(network);
+  subtree(resolved, "data");
+  std::shared_ptr<data::DataModule> data = instantiate_at<data::DataModule>(resolved, {"data"});
+  auto optimizer = partial<torch::optim::Optimizer>(subtree(resolved, "optimizer"), {"optimizer"});
+
+  Trainer trainer(trainer_options(resolved));
+  trainer.set_optimizer_factory(
+      [optimizer](std::vector<torch::Tensor> params) { return optimizer(std::move(params)); });
+  const config::Node* scheduler_node = resolved.find("scheduler");
+  if (scheduler_node && !scheduler_node->is_null()) {
+    auto scheduler = partial<train::LrScheduler>(*scheduler_node, {"scheduler"});
+    trainer.set_lr_schedule([scheduler](std::int64_t total_steps) {
+      std::shared_ptr<train::LrScheduler> schedule = scheduler(total_steps);
+      return [schedule](std::int64_t step, double base) { return schedule->lr(step, base); };
+    });
+  }
+  trainer.add_logger(std::make_shared<JsonlLogger>((run_dir / "metrics.jsonl").string()));
+  trainer.add_callback(std::make_shared<ProgressPrinter>());
+
+  trainer.fit(module, *data);
+  JobResult result;
+  result.steps = trainer.global_step();
+  result.seconds = trainer.fit_seconds();
+  result.samples_per_second = result.seconds > 0 ? static_cast<double>(trainer.samples_seen()) / result.seconds : 0;
+  trainer.test(module, *data);
+  result.metrics = trainer.callback_metrics();
+  return result;
+}
+
+}  // namespace kiln

@@ -1,0 +1,37 @@
+#include "kiln/train/module.h"
+
+#include "kiln/error.h"
+
+namespace kiln {
+
+void LogBuffer::add(const std::string& name, const torch::Tensor& value, std::int64_t weight) {
+  torch::Tensor weighted = value.detach().to(torch::kFloat64) * static_cast<double>(weight);
+  auto it = sums_.find(name);
+  if (it == sums_.end()) {
+    sums_.emplace(name, std::make_pair(weighted, weight));
+  } else {
+    it->second.first = it->second.first + weighted;
+    it->second.second += weight;
+  }
+}
+
+Metrics LogBuffer::take_means() {
+  Metrics out;
+  for (auto& [name, sum] : sums_) out[name] = sum.first.item<double>() / static_cast<double>(sum.second);
+  sums_.clear();
+  return out;
+}
+
+torch::Tensor Module::predict_step(const data::Batch& batch, std::int64_t batch_idx) {
+  throw Error("this Module does not implement predict_step");
+}
+
+void Module::log(const std::string& name, const torch::Tensor& value, std::int64_t batch_size) {
+  if (log_sink_) log_sink_->add(name, value, batch_size);
+}
+
+void Module::log(const std::string& name, double value, std::int64_t batch_size) {
+  if (log_sink_) log_sink_->add(name, torch::tensor(value, torch::kFloat64), batch_size);
+}
+
+}  // namespace kiln

@@ -1,0 +1,284 @@
+// The training loop. Trainer::train_epoch is the hot loop: it reads top to
+// bottom as one step does its work, and it never calls .item() (a host sync)
+// except at logging steps.
+#include "kiln/train/trainer.h"
+
+#include <sched.h>
+
+#include <cmath>
+#include <cstdio>
+#include <thread>
+
+#include "kiln/config/error.h"
+#include "kiln/error.h"
+
+namespace kiln {
+namespace {
+
+config::ConfigError option_error(const std::string& key, const std::string& message) {
+  return config::ConfigError(
+      config::Diagnostic{"trainer." + key, config::Source::generated("trainer options"), message, ""});
+}
+
+// "DD:HH:MM:SS" (or fewer fields, the last being seconds) in seconds.
+double parse_max_time(const std::string& text) {
+  double seconds = 0;
+  double unit = 1;
+  std::vector<double> fields;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t colon = text.find(':', start);
+    std::string part = text.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos)
+      throw option_error("max_time", "expected DD:HH:MM:SS (e.g. 00:01:30:00), found '" + text + "'");
+    fields.push_back(std::stod(part));
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  if (fields.size() > 4) throw option_error("max_time", "expected at most 4 fields DD:HH:MM:SS, found '" + text + "'");
+  static constexpr double kUnits[] = {1, 60, 3600, 86400};
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    unit = kUnits[i];
+    seconds += fields[fields.size() - 1 - i] * unit;
+  }
+  return seconds;
+}
+
+}  // namespace
+
+void seed_everything(std::uint64_t seed) {
+  torch::manual_seed(seed);
+  if (torch::cuda::is_available()) torch::cuda::manual_seed_all(seed);
+}
+
+int available_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
+  if (options_.precision != "32")
+    throw option_error("precision", "'" + options_.precision +
+                                        "' is not available in this build yet; use \"32\" (mixed precision comes with "
+                                        "the GPU work)");
+  if (options_.accelerator == "cuda" && !torch::cuda::is_available())
+    throw option_error("accelerator", "'cuda' was asked for but no CUDA device is available");
+  if (options_.devices != 1)
+    throw option_error("devices", "training on " + std::to_string(options_.devices) +
+                                      " devices needs the distributed launcher, which is not in this build yet");
+  if (options_.max_time) max_seconds_ = parse_max_time(*options_.max_time);
+  if (options_.fast_dev_run > 0) {
+    options_.max_epochs = 1;
+    options_.max_steps = -1;
+    options_.num_sanity_val_steps = 0;
+    options_.val_check_interval = 1.0;
+    options_.check_val_every_n_epoch = 1;
+  }
+  if (options_.max_epochs < 0 && options_.max_steps < 0 && max_seconds_ < 0)
+    throw option_error("max_epochs",
+                       "max_epochs is -1 (no limit) but neither max_steps nor max_time would stop the run");
+}
+
+Trainer& Trainer::add_callback(std::shared_ptr<Callback> callback) {
+  callbacks_.push_back(std::move(callback));
+  return *this;
+}
+Trainer& Trainer::add_logger(std::shared_ptr<Logger> logger) {
+  loggers_.push_back(std::move(logger));
+  return *this;
+}
+Trainer& Trainer::set_optimizer_factory(OptimizerFactory factory) {
+  optimizer_factory_ = std::move(factory);
+  return *this;
+}
+Trainer& Trainer::set_lr_schedule(LrScheduleFactory factory) {
+  lr_schedule_factory_ = std::move(factory);
+  return *this;
+}
+
+double Trainer::fit_seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - fit_start_).count();
+}
+
+bool Trainer::out_of_time() const { return max_seconds_ >= 0 && fit_seconds() >= max_seconds_; }
+
+// A fraction (<= 1.0) of the batches, at least one when positive, or a count
+// (> 1.0). Lightning tells 1 (one batch) from 1.0 (all) by type; kiln's
+// option is a float, so one batch is fast_dev_run=1 or a count of 2 and up.
+std::int64_t Trainer::batch_limit(double limit, std::size_t available) const {
+  auto n = static_cast<std::int64_t>(available);
+  if (options_.fast_dev_run > 0) return std::min<std::int64_t>(n, options_.fast_dev_run);
+  if (limit > 1.0) return std::min<std::int64_t>(n, static_cast<std::int64_t>(limit));
+  if (limit <= 0.0) return 0;
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::floor(limit * static_cast<double>(n))));
+}
+
+void Trainer::publish(const Metrics& metrics) {
+  if (metrics.empty()) return;
+  for (const auto& [name, value] : metrics) callback_metrics_[name] = value;
+  if (options_.fast_dev_run > 0) return;  // a sanity check logs nothing
+  for (auto& logger : loggers_) logger->log_metrics(metrics, global_step_);
+}
+
+Metrics Trainer::evaluate(Module& module, data::BatchLoader* loader, Stage stage, std::int64_t limit) {
+  if (!loader || limit == 0) return {};
+  torch::NoGradGuard no_grad;
+  bool was_training = module.is_training();
+  module.eval();
+  LogBuffer logs;
+  module.log_sink_ = &logs;
+  loader->start_epoch(0);
+  std::int64_t index = 0;
+  while (index < limit) {
+    std::optional<data::Batch> batch = loader->next();
+    if (!batch) break;
+    if (stage == Stage::kValidate) {
+      module.validation_step(*batch, index);
+    } else {
+      module.test_step(*batch, index);
+    }
+    ++index;
+  }
+  module.log_sink_ = nullptr;
+  module.train(was_training);
+  return logs.take_means();
+}
+
+void Trainer::run_validation(Module& module, data::BatchLoader* val) {
+  if (!val) return;
+  Metrics metrics = evaluate(module, val, Stage::kValidate, batch_limit(options_.limit_val_batches, val->size()));
+  if (metrics.empty()) return;
+  metrics["epoch"] = static_cast<double>(epoch_);
+  publish(metrics);
+  for (auto& callback : callbacks_) callback->on_validation_end(*this, module, metrics);
+}
+
+void Trainer::optimizer_step(Module& module, torch::optim::Optimizer& opt,
+                             const std::function<double(std::int64_t, double)>& lr_at,
+                             const std::vector<double>& base_lrs) {
+  if (options_.gradient_clip_val) {
+    if (options_.gradient_clip_algorithm == "norm") {
+      torch::nn::utils::clip_grad_norm_(module.parameters(), *options_.gradient_clip_val);
+    } else {
+      torch::nn::utils::clip_grad_value_(module.parameters(), *options_.gradient_clip_val);
+    }
+  }
+  opt.step();
+  opt.zero_grad();
+  ++global_step_;
+  if (lr_at) {
+    for (std::size_t g = 0; g < opt.param_groups().size(); ++g)
+      opt.param_groups()[g].options().set_lr(lr_at(global_step_, base_lrs[g]));
+  }
+  if (global_step_ % options_.log_every_n_steps == 0 && !train_logs_.empty()) {
+    Metrics metrics = train_logs_.take_means();
+    metrics["lr"] = opt.param_groups().front().options().get_lr();
+    metrics["epoch"] = static_cast<double>(epoch_);
+    publish(metrics);
+  }
+  for (auto& callback : callbacks_) callback->on_train_step_end(*this, module);
+}
+
+void Trainer::train_epoch(Module& module, data::BatchLoader& train, data::BatchLoader* val,
+                          torch::optim::Optimizer& opt, const std::function<double(std::int64_t, double)>& lr_at,
+                          const std::vector<double>& base_lrs) {
+  const std::int64_t limit = batch_limit(options_.limit_train_batches, train.size());
+  const std::int64_t accumulate = options_.accumulate_grad_batches;
+  // Validation inside the epoch: a fraction of it, or every N batches.
+  std::int64_t val_every =
+      options_.val_check_interval > 1.0
+          ? static_cast<std::int64_t>(options_.val_check_interval)
+          : std::max<std::int64_t>(
+                1, static_cast<std::int64_t>(std::floor(options_.val_check_interval * static_cast<double>(limit))));
+  bool validate_this_epoch = options_.check_val_every_n_epoch && (epoch_ + 1) % *options_.check_val_every_n_epoch == 0;
+  module.train();
+  module.log_sink_ = &train_logs_;
+  train.start_epoch(epoch_);
+  for (std::int64_t index = 0; index < limit; ++index) {
+    std::optional<data::Batch> batch = train.next();
+    if (!batch) break;
+    torch::Tensor loss = module.training_step(*batch, index);
+    if (accumulate > 1) loss = loss / static_cast<double>(accumulate);
+    loss.backward();
+    samples_seen_ += batch->input.size(0);
+    bool last = index + 1 == limit;
+    if ((index + 1) % accumulate == 0 || last) {
+      optimizer_step(module, opt, lr_at, base_lrs);
+      if (options_.max_steps >= 0 && global_step_ >= options_.max_steps) should_stop_ = true;
+      if (out_of_time()) should_stop_ = true;
+    }
+    if (validate_this_epoch && ((index + 1) % val_every == 0 || last)) {
+      module.log_sink_ = nullptr;
+      run_validation(module, val);
+      module.log_sink_ = &train_logs_;
+    }
+    if (should_stop_) break;
+  }
+  module.log_sink_ = nullptr;
+}
+
+void Trainer::fit(Module& module, data::DataModule& data) {
+  fit_start_ = std::chrono::steady_clock::now();
+  torch::set_num_threads(options_.num_threads ? static_cast<int>(*options_.num_threads) : available_cores());
+  at::globalContext().setDeterministicAlgorithms(options_.deterministic, false);
+  should_stop_ = false;
+  data.setup();
+  std::unique_ptr<data::BatchLoader> train = data.train_loader();
+  if (!train) throw Error("the DataModule has no train_loader, so there is nothing to fit");
+  std::unique_ptr<data::BatchLoader> val = data.val_loader();
+
+  std::shared_ptr<torch::optim::Optimizer> opt = module.configure_optimizers();
+  if (!opt) {
+    if (!optimizer_factory_)
+      throw Error("no optimizer: the Module has no configure_optimizers and none was configured");
+    opt = optimizer_factory_(module.parameters());
+  }
+  const std::int64_t per_epoch =
+      (batch_limit(options_.limit_train_batches, train->size()) + options_.accumulate_grad_batches - 1) /
+      options_.accumulate_grad_batches;
+  total_steps_ =
+      options_.max_steps >= 0 ? options_.max_steps : std::max<std::int64_t>(0, options_.max_epochs) * per_epoch;
+  std::vector<double> base_lrs;
+  for (auto& group : opt->param_groups()) base_lrs.push_back(group.options().get_lr());
+  std::function<double(std::int64_t, double)> lr_at;
+  if (lr_schedule_factory_) {
+    lr_at = lr_schedule_factory_(total_steps_);
+    for (std::size_t g = 0; g < base_lrs.size(); ++g) opt->param_groups()[g].options().set_lr(lr_at(0, base_lrs[g]));
+  }
+
+  for (auto& callback : callbacks_) callback->on_fit_start(*this, module);
+  if (options_.num_sanity_val_steps != 0 && val) {
+    // Sanity check: catch a broken validation_step before hours of training.
+    std::int64_t n =
+        options_.num_sanity_val_steps < 0 ? static_cast<std::int64_t>(val->size()) : options_.num_sanity_val_steps;
+    evaluate(module, val.get(), Stage::kValidate, std::min<std::int64_t>(n, static_cast<std::int64_t>(val->size())));
+  }
+  for (epoch_ = 0; options_.max_epochs < 0 || epoch_ < options_.max_epochs; ++epoch_) {
+    train_epoch(module, *train, val.get(), *opt, lr_at, base_lrs);
+    for (auto& callback : callbacks_) callback->on_train_epoch_end(*this, module);
+    if (should_stop_) break;
+  }
+  if (!train_logs_.empty()) publish(train_logs_.take_means());
+  for (auto& callback : callbacks_) callback->on_fit_end(*this, module);
+}
+
+Metrics Trainer::validate(Module& module, data::DataModule& data) {
+  data.setup();
+  std::unique_ptr<data::BatchLoader> val = data.val_loader();
+  if (!val) throw Error("the DataModule has no val_loader");
+  Metrics metrics = evaluate(module, val.get(), Stage::kValidate, batch_limit(options_.limit_val_batches, val->size()));
+  publish(metrics);
+  return metrics;
+}
+
+Metrics Trainer::test(Module& module, data::DataModule& data) {
+  data.setup();
+  std::unique_ptr<data::BatchLoader> test = data.test_loader();
+  if (!test) throw Error("the DataModule has no test_loader");
+  Metrics metrics = evaluate(module, test.get(), Stage::kTest, batch_limit(options_.limit_test_batches, test->size()));
+  publish(metrics);
+  return metrics;
+}
+
+}  // namespace kiln
