@@ -3,8 +3,10 @@
 // so everything before it stays free of LibTorch and fast.
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "commands.h"
 #include "config_loading.h"
@@ -168,6 +170,39 @@ void print_summary(const track::RunDir& run, const JobSummary& summary) {
   }
 }
 
+namespace fs = std::filesystem;
+
+// With trainer.resume set, the run directory to continue in: "last" is the
+// run under `root` whose newest checkpoint is newest; a path may name a run
+// directory, its checkpoints/ directory or one checkpoint in it.
+std::optional<fs::path> run_dir_to_resume(const config::Node& resolved, const fs::path& root) {
+  const config::Node* resume = config::select(resolved, {"trainer", "resume"});
+  if (!resume || !resume->is_string()) return std::nullopt;
+  const std::string& where = resume->as_string();
+  std::error_code ec;
+  if (where == "last") {
+    std::optional<fs::path> best;
+    fs::file_time_type newest{};
+    for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+      fs::path last = it->path() / "checkpoints" / "last";
+      if (!fs::is_regular_file(last, ec)) continue;
+      fs::file_time_type when = fs::last_write_time(last, ec);
+      if (!ec && (!best || when > newest)) best = it->path(), newest = when;
+    }
+    if (best) return best;
+    throw config::ConfigError(config::Diagnostic{"trainer.resume", resume->source(),
+                                                 "no run under '" + root.string() + "' has a checkpoint to resume",
+                                                 "train once without trainer.resume, or give a run directory"});
+  }
+  fs::path path(where);
+  if (fs::is_directory(path / "checkpoints", ec)) return path;
+  if (fs::is_regular_file(path / "last", ec)) return path.parent_path();
+  if (fs::is_regular_file(path / "checkpoint.json", ec)) return path.parent_path().parent_path();
+  throw config::ConfigError(config::Diagnostic{"trainer.resume", resume->source(),
+                                               "'" + where + "' is not a run directory or a checkpoint",
+                                               "use 'last', runs/<id>, or runs/<id>/checkpoints/step-<n>"});
+}
+
 // One job: compose, resolve strictly, validate (schemas, then every
 // factory's parameters), record, train.
 int run_job(const config::SearchPath& search_path, const TrainArgs& args,
@@ -179,12 +214,20 @@ int run_job(const config::SearchPath& search_path, const TrainArgs& args,
   const JobRunner& runner = job_runner();
   runner.validate(resolved);
 
-  track::RunDir run = track::create_run_dir(runs_root(resolved), track::resolve_run_id());
-  write_file(run.path / "config.yaml", config::to_yaml(resolved));
-  config::Node override_list = config::Node::list();
-  for (const auto& o : overrides) override_list.push_back(config::Node::string(o.text));
-  write_file(run.path / "overrides.yaml", config::to_yaml(override_list));
-  std::fprintf(stderr, "kiln: run %s -> %s\n", run.id.value.c_str(), run.path.string().c_str());
+  track::RunDir run;
+  if (std::optional<fs::path> previous = run_dir_to_resume(resolved, runs_root(resolved))) {
+    run.path = *previous;
+    run.id = track::RunId{previous->filename().string(), track::RunIdSource::kKilnRunId};
+    run.created = false;
+    std::fprintf(stderr, "kiln: resuming run %s in %s\n", run.id.value.c_str(), run.path.string().c_str());
+  } else {
+    run = track::create_run_dir(runs_root(resolved), track::resolve_run_id());
+    write_file(run.path / "config.yaml", config::to_yaml(resolved));
+    config::Node override_list = config::Node::list();
+    for (const auto& o : overrides) override_list.push_back(config::Node::string(o.text));
+    write_file(run.path / "overrides.yaml", config::to_yaml(override_list));
+    std::fprintf(stderr, "kiln: run %s -> %s\n", run.id.value.c_str(), run.path.string().c_str());
+  }
 
   JobSummary summary = runner.run(resolved, run.path.string());
   print_summary(run, summary);

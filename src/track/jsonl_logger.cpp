@@ -4,27 +4,11 @@
 #include <cstring>
 
 #include "kiln/error.h"
+#include "kiln/track/json.h"
 #include "kiln/track/logger.h"
 
 namespace kiln {
 namespace {
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 std::string json_number(double v) {
   if (std::isnan(v)) return "\"nan\"";
@@ -47,7 +31,7 @@ JsonlLogger::~JsonlLogger() {
 void JsonlLogger::log_metrics(const Metrics& metrics, std::int64_t step) {
   double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::string line = "{\"step\": " + std::to_string(step) + ", \"time\": " + json_number(now);
-  for (const auto& [name, value] : metrics) line += ", " + json_string(name) + ": " + json_number(value);
+  for (const auto& [name, value] : metrics) line += ", " + track::json_quote(name) + ": " + json_number(value);
   line += "}\n";
   if (std::fputs(line.c_str(), file_) == EOF || std::fflush(file_) != 0)
     throw IoError("cannot write metrics file '" + path_ + "': " + std::strerror(errno));

@@ -1,8 +1,10 @@
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 
 #include "kiln/config/error.h"
+#include "kiln/track/json.h"
 #include "kiln/train/callback.h"
 #include "kiln/train/trainer.h"
 
@@ -31,6 +33,22 @@ void EarlyStopping::on_validation_end(Trainer& trainer, Module&, const Metrics& 
     return;
   }
   if (++wait_ >= options_.patience) trainer.request_stop();
+}
+
+std::string EarlyStopping::state_dict() const {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "{\"best\": \"%a\", \"wait\": %lld}", best_, static_cast<long long>(wait_));
+  return buf;
+}
+
+void EarlyStopping::load_state_dict(const std::string& state) {
+  track::JsonValue json = track::parse_json(state);
+  const track::JsonValue* best = json.find("best");
+  const track::JsonValue* wait = json.find("wait");
+  if (!best || !best->is_string() || !wait || !wait->as_int64())
+    throw Error("EarlyStopping state in the checkpoint is not {\"best\", \"wait\"}: " + state);
+  best_ = std::strtod(best->text().c_str(), nullptr);  // hex float: exact
+  wait_ = *wait->as_int64();
 }
 
 namespace {

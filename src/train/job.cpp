@@ -63,7 +63,13 @@ JobResult run_training_job(const config::Node& resolved, const std::filesystem::
   std::shared_ptr<data::DataModule> data = instantiate_at<data::DataModule>(resolved, {"data"});
   auto optimizer = partial<torch::optim::Optimizer>(subtree(resolved, "optimizer"), {"optimizer"});
 
-  Trainer trainer(trainer_options(resolved));
+  TrainerOptions options = trainer_options(resolved);
+  // A run directory given to resume from means its checkpoints.
+  if (options.resume && *options.resume != "last" &&
+      std::filesystem::is_directory(std::filesystem::path(*options.resume) / "checkpoints"))
+    options.resume = (std::filesystem::path(*options.resume) / "checkpoints").string();
+  Trainer trainer(options);
+  trainer.set_checkpoint_root(run_dir / "checkpoints");
   trainer.set_optimizer_factory(
       [optimizer](std::vector<torch::Tensor> params) { return optimizer(std::move(params)); });
   const config::Node* scheduler_node = resolved.find("scheduler");

@@ -194,8 +194,10 @@ void Trainer::train_epoch(Module& module, data::BatchLoader& train, data::BatchL
   bool validate_this_epoch = options_.check_val_every_n_epoch && (epoch_ + 1) % *options_.check_val_every_n_epoch == 0;
   module.train();
   module.log_sink_ = &train_logs_;
-  train.start_epoch(epoch_);
-  for (std::int64_t index = 0; index < limit; ++index) {
+  const std::int64_t first = std::min(start_batch_, limit);
+  start_batch_ = 0;
+  train.start_epoch(epoch_, static_cast<std::size_t>(first));
+  for (std::int64_t index = first; index < limit; ++index) {
     std::optional<data::Batch> batch = train.next();
     if (!batch) break;
     torch::Tensor loss = module.training_step(*batch, index);
@@ -203,7 +205,8 @@ void Trainer::train_epoch(Module& module, data::BatchLoader& train, data::BatchL
     loss.backward();
     samples_seen_ += batch->input.size(0);
     bool last = index + 1 == limit;
-    if ((index + 1) % accumulate == 0 || last) {
+    bool stepped = (index + 1) % accumulate == 0 || last;
+    if (stepped) {
       optimizer_step(module, opt, lr_at, base_lrs);
       if (options_.max_steps >= 0 && global_step_ >= options_.max_steps) should_stop_ = true;
       if (out_of_time()) should_stop_ = true;
@@ -212,6 +215,12 @@ void Trainer::train_epoch(Module& module, data::BatchLoader& train, data::BatchL
       module.log_sink_ = nullptr;
       run_validation(module, val);
       module.log_sink_ = &train_logs_;
+    }
+    if (stepped) {
+      // After this step's validation, so a resumed run has seen the same
+      // validations (and EarlyStopping the same history).
+      last_next_batch_ = index + 1;
+      maybe_save_checkpoint(module, opt, epoch_, last_next_batch_);
     }
     if (should_stop_) break;
   }
@@ -247,18 +256,36 @@ void Trainer::fit(Module& module, data::DataModule& data) {
     for (std::size_t g = 0; g < base_lrs.size(); ++g) opt->param_groups()[g].options().set_lr(lr_at(0, base_lrs[g]));
   }
 
+  epoch_ = 0;
+  global_step_ = 0;
+  samples_seen_ = 0;
+  start_batch_ = 0;
+  last_checkpoint_step_ = -1;
+  if (options_.resume) {
+    std::filesystem::path where =
+        *options_.resume == "last" ? checkpoint_root_ : std::filesystem::path(*options_.resume);
+    if (where.empty()) throw Error("trainer.resume=last needs a checkpoint directory (set_checkpoint_root)");
+    start_batch_ = resume_from(where, module, *opt);
+    if (lr_at) {
+      for (std::size_t g = 0; g < base_lrs.size(); ++g)
+        opt->param_groups()[g].options().set_lr(lr_at(global_step_, base_lrs[g]));
+    }
+  }
   for (auto& callback : callbacks_) callback->on_fit_start(*this, module);
-  if (options_.num_sanity_val_steps != 0 && val) {
+  if (options_.num_sanity_val_steps != 0 && val && !options_.resume) {
     // Sanity check: catch a broken validation_step before hours of training.
     std::int64_t n =
         options_.num_sanity_val_steps < 0 ? static_cast<std::int64_t>(val->size()) : options_.num_sanity_val_steps;
     evaluate(module, val.get(), Stage::kValidate, std::min<std::int64_t>(n, static_cast<std::int64_t>(val->size())));
   }
-  for (epoch_ = 0; options_.max_epochs < 0 || epoch_ < options_.max_epochs; ++epoch_) {
+  bool done = options_.max_steps >= 0 && global_step_ >= options_.max_steps;
+  for (; !done && (options_.max_epochs < 0 || epoch_ < options_.max_epochs); ++epoch_) {
     train_epoch(module, *train, val.get(), *opt, lr_at, base_lrs);
     for (auto& callback : callbacks_) callback->on_train_epoch_end(*this, module);
     if (should_stop_) break;
+    save_checkpoint(module, *opt, epoch_ + 1, 0);  // the epoch is complete
   }
+  if (should_stop_) save_checkpoint(module, *opt, epoch_, last_next_batch_);
   if (!train_logs_.empty()) publish(train_logs_.take_means());
   for (auto& callback : callbacks_) callback->on_fit_end(*this, module);
 }

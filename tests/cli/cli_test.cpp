@@ -3,10 +3,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace {
 namespace fs = std::filesystem;
@@ -123,6 +126,89 @@ TEST_F(Cli, TrainWritesMetricsAsJsonLines) {
   EXPECT_NE(metrics.find("{\"step\": 2, \"time\": "), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("\"train/loss\": "), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("\"test/acc\": "), std::string::npos) << metrics;
+}
+
+// The SHA-256 of model.safetensors in the checkpoint of `step` in `run`.
+std::string model_hash(const fs::path& run, int step) {
+  char name[32];
+  std::snprintf(name, sizeof name, "step-%08d", step);
+  std::string manifest = read_file(run / "checkpoints" / name / "checkpoint.json");
+  std::size_t part = manifest.find("\"model.safetensors\"");
+  std::size_t hash = manifest.find("\"sha256\": \"", part);
+  if (part == std::string::npos || hash == std::string::npos) return "no checkpoint at step " + std::to_string(step);
+  return manifest.substr(hash + 11, 64);
+}
+
+fs::path only_run_other_than(const fs::path& runs, const std::vector<fs::path>& known) {
+  for (const auto& entry : fs::directory_iterator(runs))
+    if (std::find(known.begin(), known.end(), entry.path()) == known.end()) return entry.path();
+  return {};
+}
+
+// The issue's guarantee, end to end: N steps straight, or k steps + a resume
+// to N, or killed with SIGKILL mid-run + a resume to N, give bitwise the same
+// weights.
+TEST_F(Cli, ResumedRunsEndBitwiseIdenticalToAnUninterruptedRun) {
+  const std::vector<std::string> common = {"train",
+                                           "model=mlp",
+                                           "trainer.max_epochs=5",
+                                           "trainer.limit_train_batches=8",
+                                           "trainer.limit_val_batches=2",
+                                           "trainer.limit_test_batches=2",
+                                           "trainer.num_sanity_val_steps=0",
+                                           "trainer.checkpoint_every_n_steps=3"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = common;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  ASSERT_EQ(kiln(with({"trainer.max_steps=20"})).exit_code, 0);
+  fs::path straight = fs::directory_iterator(dir_ / "runs")->path();
+  std::string expected = model_hash(straight, 20);
+  ASSERT_EQ(expected.size(), 64u) << expected;
+
+  Result first = kiln(with({"trainer.max_steps=11"}));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  fs::path interrupted = only_run_other_than(dir_ / "runs", {straight});
+  Result resumed = kiln(with({"trainer.max_steps=20", "trainer.resume=last"}));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("resuming run " + interrupted.filename().string()), std::string::npos) << resumed.err;
+  EXPECT_EQ(model_hash(interrupted, 20), expected);
+
+  // A real kill: SIGKILL once the run has checkpointed at step 6 or later.
+  std::string command = "cd " + quote(dir_.string()) + " && exec " + quote(KILN_BINARY);
+  for (const auto& a : with({"trainer.max_steps=20"})) command += " " + quote(a);
+  command += " >/dev/null 2>&1";
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  fs::path killed;
+  for (int i = 0; i < 600 && killed.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    fs::path candidate = only_run_other_than(dir_ / "runs", {straight, interrupted});
+    std::error_code ec;
+    if (!candidate.empty() && fs::exists(candidate / "checkpoints" / "step-00000006", ec)) killed = candidate;
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_FALSE(killed.empty()) << "the run never reached step 6";
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+  Result after_kill = kiln(with({"trainer.max_steps=20", "trainer.resume=" + killed.string()}));
+  ASSERT_EQ(after_kill.exit_code, 0) << after_kill.err;
+  EXPECT_EQ(model_hash(killed, 20), expected);
+}
+
+TEST_F(Cli, ResumeWithNothingToResumeIsAConfigError) {
+  Result r = kiln({"train", "trainer.resume=last"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("trainer.resume: no run under 'runs' has a checkpoint to resume"), std::string::npos) << r.err;
+  Result path = kiln({"train", "trainer.resume=/nonexistent/run"});
+  EXPECT_EQ(path.exit_code, 2);
+  EXPECT_NE(path.err.find("'/nonexistent/run' is not a run directory or a checkpoint"), std::string::npos) << path.err;
 }
 
 TEST_F(Cli, TwoRunsInTheSameSecondGetTwoDirectories) {

@@ -3,8 +3,12 @@
 #include "kiln/train/trainer.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "kiln/config/error.h"
+#include "kiln/train/checkpoint.h"
 
 namespace kiln {
 namespace {
@@ -58,7 +62,8 @@ class Linear final : public Module {
  private:
   torch::Tensor step(const data::Batch& b, const std::string& stage) {
     if (stage == "train") ++training_steps;
-    torch::Tensor logits = fc_->forward(b.input);
+    // Dropout draws from torch's generator, so resume must restore it.
+    torch::Tensor logits = fc_->forward(torch::dropout(b.input, 0.2, is_training()));
     torch::Tensor loss = torch::nn::functional::cross_entropy(logits, b.target);
     log(stage + "/loss", loss, b.target.size(0));
     log(stage + "/acc", (logits.argmax(1) == b.target).to(torch::kFloat).mean(), b.target.size(0));
@@ -254,6 +259,87 @@ TEST(Trainer, OptionsItCannotHonourAreConfigErrors) {
   TrainerOptions forever;
   forever.max_epochs = -1;
   EXPECT_THROW(Trainer{forever}, config::ConfigError);
+}
+
+// Interrupted at step k and resumed from the last checkpoint, a fit ends
+// bitwise identical to the fit never interrupted: weights, Adam's moments,
+// dropout's generator, data position and EarlyStopping's history.
+TEST(Trainer, ResumedFitEndsBitwiseIdenticalToAnUninterruptedOne) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("kiln_trainer_resume_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  Blobs data;  // 16 batches per epoch
+  auto options = [](std::int64_t max_steps) {
+    TrainerOptions o = quiet();
+    o.max_epochs = 10;
+    o.max_steps = max_steps;
+    o.checkpoint_every_n_steps = 7;
+    o.val_check_interval = 0.5;
+    return o;
+  };
+  auto trainer_for = [&](TrainerOptions o, const fs::path& dir) {
+    auto t = std::make_unique<Trainer>(o);
+    t->set_optimizer_factory([](std::vector<torch::Tensor> p) {
+      return std::make_shared<torch::optim::Adam>(p, torch::optim::AdamOptions(0.01));
+    });
+    t->set_checkpoint_root(dir);
+    t->add_callback(std::make_shared<EarlyStopping>(EarlyStoppingOptions{.monitor = "val/loss", .patience = 100}));
+    return t;
+  };
+  const std::int64_t total = 40;
+  seed_everything(5);
+  Linear straight;
+  trainer_for(options(total), root / "straight")->fit(straight, data);
+
+  for (std::int64_t k : {3, 16, 23, 33}) {
+    fs::path dir = root / ("k" + std::to_string(k));
+    seed_everything(5);
+    Linear first;
+    trainer_for(options(k), dir)->fit(first, data);
+    seed_everything(999);  // a different start: everything must come from the checkpoint
+    Linear resumed;
+    TrainerOptions o = options(total);
+    o.resume = "last";
+    auto t = trainer_for(o, dir);
+    t->fit(resumed, data);
+    EXPECT_EQ(t->global_step(), total) << "k=" << k;
+    EXPECT_TRUE(torch::equal(straight.fc_->weight, resumed.fc_->weight)) << "k=" << k;
+    EXPECT_TRUE(torch::equal(straight.fc_->bias, resumed.fc_->bias)) << "k=" << k;
+  }
+  // The last checkpoint of the straight run is the final state, verified on load.
+  train::Checkpoint last = train::load_checkpoint(root / "straight");
+  EXPECT_EQ(last.step(), total);
+  EXPECT_TRUE(torch::equal(last.tensors("model").at("fc.weight"), straight.fc_->weight));
+  fs::remove_all(root);
+}
+
+TEST(Trainer, ResumeFromAnotherModelsCheckpointIsRefused) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("kiln_trainer_mismatch_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  Blobs data;
+  TrainerOptions o = quiet();
+  o.max_steps = 2;
+  auto t = make_trainer(o);
+  t->set_checkpoint_root(root);
+  Linear m;
+  t->fit(m, data);
+  class Wider final : public Module {
+   public:
+    Wider() { fc_ = register_module("fc", torch::nn::Linear(8, 3)); }
+    torch::Tensor training_step(const data::Batch& b, std::int64_t) override { return fc_->forward(b.input).sum(); }
+    torch::nn::Linear fc_{nullptr};
+  } wider;
+  o.resume = "last";
+  auto t2 = make_trainer(o);
+  t2->set_checkpoint_root(root);
+  try {
+    t2->fit(wider, data);
+    FAIL();
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("has another shape or dtype than the model's"), std::string::npos) << e.what();
+  }
+  fs::remove_all(root);
 }
 
 TEST(Trainer, MaxTimeStopsTheRun) {

@@ -23,6 +23,9 @@ class Callback {
   virtual void on_validation_end(Trainer& trainer, Module& module, const Metrics& metrics) {}
   virtual void on_train_epoch_end(Trainer& trainer, Module& module) {}
   virtual void on_fit_end(Trainer& trainer, Module& module) {}
+  // State a checkpoint keeps (a JSON object's text) and gives back on resume.
+  virtual std::string state_dict() const { return "{}"; }
+  virtual void load_state_dict(const std::string& state) {}
 };
 
 struct EarlyStoppingOptions {
@@ -39,6 +42,8 @@ class EarlyStopping final : public Callback {
  public:
   explicit EarlyStopping(EarlyStoppingOptions options);
   void on_validation_end(Trainer& trainer, Module& module, const Metrics& metrics) override;
+  std::string state_dict() const override;
+  void load_state_dict(const std::string& state) override;
   std::int64_t wait_count() const { return wait_; }
   double best() const { return best_; }
 

@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -54,6 +55,11 @@ class Trainer {
   Trainer& add_logger(std::shared_ptr<Logger> logger);
   Trainer& set_optimizer_factory(OptimizerFactory factory);
   Trainer& set_lr_schedule(LrScheduleFactory factory);
+  // Where checkpoints go (run_dir/checkpoints); none are written without it.
+  // A checkpoint holds the weights, optimizer state, every RNG state, the
+  // data position, counters and callback states: fit resumed from it (option
+  // `resume`) ends bitwise identical, on CPU, to a fit never interrupted.
+  Trainer& set_checkpoint_root(std::filesystem::path root);
 
   void fit(Module& module, data::DataModule& data);
   // One pass over the validation / test data; the reduced metrics.
@@ -86,6 +92,13 @@ class Trainer {
   void run_validation(Module& module, data::BatchLoader* val);
   void publish(const Metrics& metrics);
   bool out_of_time() const;
+  // Checkpoint after an optimizer step; training goes on at batch
+  // `next_batch` of epoch `epoch`. At most one checkpoint per step.
+  void save_checkpoint(Module& module, torch::optim::Optimizer& opt, std::int64_t epoch, std::int64_t next_batch);
+  // save_checkpoint when checkpoint_every_n_steps says so.
+  void maybe_save_checkpoint(Module& module, torch::optim::Optimizer& opt, std::int64_t epoch, std::int64_t next_batch);
+  // Restores everything save_checkpoint wrote; returns the batch to start the epoch at.
+  std::int64_t resume_from(const std::filesystem::path& where, Module& module, torch::optim::Optimizer& opt);
 
   TrainerOptions options_;
   std::vector<std::shared_ptr<Callback>> callbacks_;
@@ -102,6 +115,10 @@ class Trainer {
   std::chrono::steady_clock::time_point fit_start_;
   Metrics callback_metrics_;
   LogBuffer train_logs_;
+  std::filesystem::path checkpoint_root_;
+  std::int64_t last_checkpoint_step_ = -1;
+  std::int64_t start_batch_ = 0;      // where the first epoch of this fit begins (after a resume)
+  std::int64_t last_next_batch_ = 0;  // the batch after the last optimizer step, for a final checkpoint
 };
 
 }  // namespace kiln

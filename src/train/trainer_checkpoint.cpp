@@ -1,0 +1,109 @@
+// What a Trainer checkpoint holds, and how fit resumes from one. Everything
+// that decides the rest of the run is saved, so a resumed fit is bitwise the
+// fit that was never interrupted (on CPU):
+//   model.safetensors   parameters and buffers, by their module path
+//   optimizer.pt        LibTorch's own archive of the optimizer state
+//   rng.safetensors     every generator's state
+//   state.json          epoch, next batch, global step, samples, callback states
+#include <sstream>
+
+#include "kiln/error.h"
+#include "kiln/track/json.h"
+#include "kiln/train/checkpoint.h"
+#include "kiln/train/rng_state.h"
+#include "kiln/train/trainer.h"
+
+namespace kiln {
+namespace {
+
+train::TensorMap module_tensors(Module& module) {
+  train::TensorMap tensors;
+  for (const auto& item : module.named_parameters()) tensors[item.key()] = item.value().detach();
+  for (const auto& item : module.named_buffers()) tensors[item.key()] = item.value().detach();
+  return tensors;
+}
+
+std::int64_t required_int(const track::JsonValue& state, const char* key, const std::filesystem::path& dir) {
+  const track::JsonValue* value = state.find(key);
+  if (!value || !value->as_int64())
+    throw IoError("checkpoint '" + dir.string() + "': state.json has no integer '" + key + "'");
+  return *value->as_int64();
+}
+
+}  // namespace
+
+Trainer& Trainer::set_checkpoint_root(std::filesystem::path root) {
+  checkpoint_root_ = std::move(root);
+  return *this;
+}
+
+void Trainer::save_checkpoint(Module& module, torch::optim::Optimizer& opt, std::int64_t epoch,
+                              std::int64_t next_batch) {
+  if (checkpoint_root_.empty() || !options_.enable_checkpointing || options_.fast_dev_run > 0) return;
+  if (last_checkpoint_step_ == global_step_) return;  // this step is saved already
+  std::ostringstream optimizer_bytes;
+  torch::save(opt, optimizer_bytes);
+  track::JsonValue state = track::JsonValue::object();
+  state.set("epoch", track::JsonValue::number(epoch));
+  state.set("next_batch", track::JsonValue::number(next_batch));
+  state.set("global_step", track::JsonValue::number(global_step_));
+  state.set("samples_seen", track::JsonValue::number(samples_seen_));
+  track::JsonValue callbacks = track::JsonValue::array();
+  for (const auto& callback : callbacks_) callbacks.push_back(track::JsonValue::string(callback->state_dict()));
+  state.set("callbacks", std::move(callbacks));
+
+  train::CheckpointWriter writer(
+      checkpoint_root_, global_step_,
+      train::CheckpointOptions{.keep_last_k = static_cast<int>(options_.checkpoint_keep_last_k)});
+  writer.add_tensors("model", module_tensors(module));
+  writer.add_text("optimizer.pt", optimizer_bytes.str());
+  writer.add_tensors("rng", train::rng_state_to_tensors(train::capture_rng_state()));
+  writer.add_text("state.json", track::to_json(state, 2));
+  writer.commit();
+  last_checkpoint_step_ = global_step_;
+}
+
+void Trainer::maybe_save_checkpoint(Module& module, torch::optim::Optimizer& opt, std::int64_t epoch,
+                                    std::int64_t next_batch) {
+  std::int64_t every = options_.checkpoint_every_n_steps;
+  if (every > 0 && global_step_ % every == 0) save_checkpoint(module, opt, epoch, next_batch);
+}
+
+std::int64_t Trainer::resume_from(const std::filesystem::path& where, Module& module, torch::optim::Optimizer& opt) {
+  train::Checkpoint checkpoint = train::load_checkpoint(where);
+  const std::filesystem::path& dir = checkpoint.dir();
+  {
+    torch::NoGradGuard no_grad;
+    const train::TensorMap& saved = checkpoint.tensors("model");
+    train::TensorMap current = module_tensors(module);
+    for (auto& [name, tensor] : current) {
+      auto it = saved.find(name);
+      if (it == saved.end())
+        throw IoError("checkpoint '" + dir.string() + "' has no tensor '" + name + "' for this model (another model?)");
+      if (it->second.sizes() != tensor.sizes() || it->second.scalar_type() != tensor.scalar_type())
+        throw IoError("checkpoint '" + dir.string() + "': tensor '" + name +
+                      "' has another shape or dtype than the model's");
+      tensor.copy_(it->second);
+    }
+    if (saved.size() != current.size())
+      throw IoError("checkpoint '" + dir.string() + "' holds tensors this model does not have (another model?)");
+  }
+  std::istringstream optimizer_bytes(checkpoint.text("optimizer.pt"));
+  torch::load(opt, optimizer_bytes);
+  train::restore_rng_state(train::rng_state_from_tensors(checkpoint.tensors("rng"), dir.string() + "/rng.safetensors"));
+
+  track::JsonValue state = track::parse_json(checkpoint.text("state.json"));
+  epoch_ = required_int(state, "epoch", dir);
+  global_step_ = required_int(state, "global_step", dir);
+  samples_seen_ = required_int(state, "samples_seen", dir);
+  const track::JsonValue* callbacks = state.find("callbacks");
+  if (!callbacks || !callbacks->is_array() || callbacks->items().size() != callbacks_.size())
+    throw IoError("checkpoint '" + dir.string() + "' was written with " +
+                  (callbacks && callbacks->is_array() ? std::to_string(callbacks->items().size()) : std::string("no")) +
+                  " callback states, this Trainer has " + std::to_string(callbacks_.size()) + " callbacks");
+  for (std::size_t i = 0; i < callbacks_.size(); ++i) callbacks_[i]->load_state_dict(callbacks->items()[i].text());
+  last_checkpoint_step_ = global_step_;
+  return required_int(state, "next_batch", dir);
+}
+
+}  // namespace kiln
