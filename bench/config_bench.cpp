@@ -45,6 +45,17 @@ double kiln_compose_us(int iterations) {
   return std::chrono::duration<double, std::micro>(Clock::now() - start).count() / iterations;
 }
 
+// The same with a new Composer each time, so every file is read and parsed
+// again (what one `kiln train` process does once).
+double kiln_cold_compose_us(int iterations) {
+  cfg::SearchPath search_path;
+  search_path.add(cfg::directory_root(kConfigDir));
+  auto start = Clock::now();
+  for (int i = 0; i < iterations; ++i)
+    cfg::resolve(cfg::Composer(search_path).compose("train", cfg::parse_overrides(kOverrides)).config);
+  return std::chrono::duration<double, std::micro>(Clock::now() - start).count() / iterations;
+}
+
 double omegaconf_compose_us(int iterations) {
   std::string command = "/usr/bin/python3 " + std::string(KILN_SOURCE_DIR) + "/bench/omegaconf_compose.py " +
                         kConfigDir + " " + std::to_string(std::max(1, iterations / 20));
@@ -87,21 +98,23 @@ double process_ms(const std::vector<std::string>& args, int runs) {
 int main(int argc, char** argv) {
   int iterations = argc > 1 ? std::atoi(argv[1]) : 2000;
   double kiln_us = kiln_compose_us(iterations);
+  double kiln_cold_us = kiln_cold_compose_us(iterations);
   double omegaconf_us = omegaconf_compose_us(iterations);
   int runs = std::max(5, iterations / 100);
   double cfg_job_ms = process_ms({"train", "--cfg", "job", "optimizer=sgd"}, runs);
   double complete_ms = process_ms({"__complete", "train", "optimizer."}, runs);
 
   std::printf("compose + resolve of configs/train.yaml with 5 overrides (%d iterations)\n", iterations);
-  std::printf("  kiln       %10.1f us\n", kiln_us);
+  std::printf("  kiln       %10.1f us   (one Composer: files parsed once, as in a multirun)\n", kiln_us);
+  std::printf("  kiln cold  %10.1f us   (a new Composer each time: every file read and parsed)\n", kiln_cold_us);
   if (omegaconf_us > 0) {
     std::printf("  omegaconf  %10.1f us   (baseline: /usr/bin/python3, OmegaConf 2.2)\n", omegaconf_us);
-    std::printf("  ratio      %10.1fx  (omegaconf / kiln; target >= 20x: %s)\n", omegaconf_us / kiln_us,
-                omegaconf_us / kiln_us >= 20 ? "met" : "NOT met");
+    std::printf("  ratio      %10.1fx  (omegaconf / kiln cold; target >= 20x: %s)\n", omegaconf_us / kiln_cold_us,
+                omegaconf_us / kiln_cold_us >= 20 ? "met" : "NOT met");
   } else {
     std::printf("  omegaconf  unavailable (is python3-omegaconf installed?)\n");
   }
-  std::printf("  in-process target < 1000 us: %s\n", kiln_us < 1000 ? "met" : "NOT met");
+  std::printf("  in-process target < 1000 us (cold): %s\n", kiln_cold_us < 1000 ? "met" : "NOT met");
   std::printf("kiln train --cfg job, whole process (median of %d): %.2f ms (target < 20 ms: %s)\n", runs, cfg_job_ms,
               cfg_job_ms < 20 ? "met" : "NOT met");
   std::printf("kiln __complete train optimizer. (median of %d): %.2f ms\n", runs, complete_ms);

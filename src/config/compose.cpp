@@ -4,6 +4,8 @@
 #include "kiln/config/compose.h"
 
 #include <algorithm>
+#include <functional>
+#include <mutex>
 #include <optional>
 
 #include "kiln/config/error.h"
@@ -58,8 +60,16 @@ std::string option_text(const Node& value) { return value.is_string() ? value.as
 
 class Composition {
  public:
-  Composition(const SearchPath& search_path, const ComposeOptions& options, Diagnostics& diagnostics)
-      : search_path_(search_path), options_(options), diagnostics_(diagnostics) {}
+  using Lookup = std::function<std::optional<Composer::ParsedFile>(const std::string&)>;
+  using Store = std::function<void(const std::string&, Composer::ParsedFile)>;
+
+  Composition(const SearchPath& search_path, const ComposeOptions& options, Diagnostics& diagnostics, Lookup lookup,
+              Store store)
+      : search_path_(search_path),
+        options_(options),
+        diagnostics_(diagnostics),
+        cache_lookup_(std::move(lookup)),
+        cache_store_(std::move(store)) {}
 
   ComposeResult run(const std::string& config_name, const std::vector<Override>& overrides) {
     classify_overrides(overrides);
@@ -165,10 +175,14 @@ class Composition {
   // The config at `config_path` (no .yaml), or nullopt when no root has it.
   // A file with syntax errors is reported and composes as empty.
   std::optional<Loaded> load(const std::string& config_path, const Source& reference) {
+    if (std::optional<Composer::ParsedFile> cached = cache_lookup_(config_path))
+      return Loaded{std::move(cached->yaml), std::move(cached->display_path)};
     std::optional<FoundFile> found = search_path_.find(config_path + ".yaml");
     if (!found) return std::nullopt;
     try {
-      return Loaded{load_yaml(found->text, found->display_path), found->display_path};
+      Loaded loaded{load_yaml(found->text, found->display_path), found->display_path};
+      cache_store_(config_path, Composer::ParsedFile{loaded.yaml, loaded.path});
+      return loaded;
     } catch (const ConfigError& e) {
       for (const auto& d : e.diagnostics()) diagnostics_.add(d);
       return Loaded{LoadedYaml{Node::map(reference), {}}, found->display_path};
@@ -511,6 +525,8 @@ class Composition {
   const SearchPath& search_path_;
   const ComposeOptions& options_;
   Diagnostics& diagnostics_;
+  Lookup cache_lookup_;
+  Store cache_store_;
   ComposeResult result_;
   Node root_ = Node::map();
   std::map<std::string, ChoiceOverride> choices_;
@@ -521,9 +537,27 @@ class Composition {
 
 }  // namespace
 
+struct Composer::ParseCache {
+  std::mutex mutex;
+  std::map<std::string, ParsedFile> files;
+};
+
+Composer::Composer(const SearchPath& search_path, ComposeOptions options)
+    : search_path_(search_path), options_(std::move(options)), cache_(std::make_shared<ParseCache>()) {}
+
 ComposeResult Composer::compose(const std::string& config_name, const std::vector<Override>& overrides) const {
   Diagnostics diagnostics;
-  Composition composition(search_path_, options_, diagnostics);
+  auto lookup = [cache = cache_](const std::string& path) -> std::optional<ParsedFile> {
+    std::lock_guard<std::mutex> lock(cache->mutex);
+    auto it = cache->files.find(path);
+    if (it == cache->files.end()) return std::nullopt;
+    return it->second;
+  };
+  auto store = [cache = cache_](const std::string& path, ParsedFile file) {
+    std::lock_guard<std::mutex> lock(cache->mutex);
+    cache->files.emplace(path, std::move(file));
+  };
+  Composition composition(search_path_, options_, diagnostics, lookup, store);
   ComposeResult result = composition.run(config_name, overrides);
   diagnostics.throw_if_any();
   return result;

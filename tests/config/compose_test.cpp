@@ -1,6 +1,10 @@
 #include "kiln/config/compose.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "kiln/config/error.h"
 #include "kiln/config/yaml.h"
@@ -191,6 +195,33 @@ TEST(ComposeShipped, DefaultExperimentComposesFromTheEmbeddedConfigs) {
   EXPECT_EQ(select(r.config, {"model", "_target_"})->as_string(), "cnn");
   EXPECT_EQ(select(r.config, {"trainer", "max_epochs"})->kind(), Kind::kInt);
   EXPECT_EQ(r.defaults_tree.children[0].file, "<kiln>/model/cnn.yaml");
+}
+
+}  // namespace
+}  // namespace kiln::config
+
+namespace kiln::config {
+namespace {
+
+// A Composer parses each file once; a new Composer sees files as they are now.
+TEST(ComposeCache, FilesAreParsedOncePerComposer) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("kiln_compose_cache_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "train.yaml") << "a: 1\n";
+  SearchPath search_path;
+  search_path.add(directory_root(dir.string()));
+  Composer composer(search_path);
+  EXPECT_EQ(select(composer.compose("train", {}).config, {"a"})->as_int(), 1);
+  std::ofstream(dir / "train.yaml") << "a: 2\n";
+  EXPECT_EQ(select(composer.compose("train", {}).config, {"a"})->as_int(), 1);
+  EXPECT_EQ(select(Composer(search_path).compose("train", {}).config, {"a"})->as_int(), 2);
+  // Errors are not cached: they are reported again on every compose.
+  std::ofstream(dir / "broken.yaml") << "a: [1\n";
+  Composer fresh(search_path);
+  EXPECT_THROW(fresh.compose("broken", {}), ConfigError);
+  EXPECT_THROW(fresh.compose("broken", {}), ConfigError);
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +37,7 @@
 #include "kiln/config/node.h"
 #include "kiln/config/override.h"
 #include "kiln/config/search_path.h"
+#include "kiln/config/yaml.h"
 
 namespace kiln::config {
 
@@ -65,8 +67,7 @@ struct ComposeOptions {
 
 class Composer {
  public:
-  explicit Composer(const SearchPath& search_path, ComposeOptions options = {})
-      : search_path_(search_path), options_(std::move(options)) {}
+  explicit Composer(const SearchPath& search_path, ComposeOptions options = {});
 
   // Composes `config_name` ("train", or "experiments/big" for a file in a
   // subdirectory) with the overrides. Throws ConfigError listing every
@@ -80,9 +81,20 @@ class Composer {
 
   const SearchPath& search_path() const { return search_path_; }
 
+  // Files parsed so far, by config path: a Composer parses each file once
+  // (a multirun, completion and --help compose many times), so files
+  // changed on disk after the first compose are not seen by this Composer.
+  struct ParsedFile {
+    LoadedYaml yaml;
+    std::string display_path;
+  };
+
  private:
   const SearchPath& search_path_;
   ComposeOptions options_;
+  // Shared by copies; guarded by its mutex, so compose() may run on several threads.
+  struct ParseCache;
+  std::shared_ptr<ParseCache> cache_;
 };
 
 }  // namespace kiln::config
