@@ -7,7 +7,8 @@
 #                                             TARGET defaults to every fuzz target
 #
 # Environment: KILN_FUZZ_BUILD_DIR (default build/fuzz), KILN_FUZZ_JOBS (build
-# parallelism, default 2).
+# parallelism, default 2), KILN_FUZZ_SEED (libFuzzer's -seed; the test suite
+# fixes it so its short run explores the same inputs every time).
 #
 # Exit status: 0 no crashes; 1 a target failed; 2 bad argument or the build
 # failed; 77 skipped because clang or cmake is missing.
@@ -73,7 +74,7 @@ for target in "${targets[@]}"; do
   if [ -d "$seeds" ]; then cp -R "$seeds/." "$corpus/"; fi
   echo "== $target: ${seconds}s from $(ls "$corpus" | wc -l) seeds; crashes go to $artifacts/"
   # -timeout: one input running this long is a hang; -rss_limit_mb: a blow-up.
-  if ! "$build/fuzz/$target" "$corpus" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=25 \
+  if ! "$build/fuzz/$target" "$corpus" -max_total_time="$seconds" ${KILN_FUZZ_SEED:+-seed="$KILN_FUZZ_SEED"} -rss_limit_mb=2048 -timeout=25 \
       -artifact_prefix="$artifacts/" -print_final_stats=1 >"$work/$target.log" 2>&1; then
     tail -n 80 "$work/$target.log" >&2
     echo "== $target: FAILED (full log kept in $artifacts/fuzz.log)" >&2

@@ -362,7 +362,14 @@ void emit(const Node& node, int indent, std::string& out) {
   const std::string pad(static_cast<std::size_t>(indent), ' ');
   if (node.is_map()) {
     for (std::size_t i = 0; i < node.size(); ++i) {
-      out += pad + key_text(node.keys()[i]) + ':';
+      std::string key = key_text(node.keys()[i]);
+      // YAML limits implicit keys to 1024 characters; longer ones need the
+      // explicit "? key" form.
+      if (key.size() > 1000) {
+        out += pad + "? " + key + "\n" + pad + ':';
+      } else {
+        out += pad + key + ':';
+      }
       emit_value(node.at(i), indent, out);
     }
   } else if (node.is_list()) {

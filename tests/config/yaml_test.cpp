@@ -133,6 +133,15 @@ TEST(YamlEmit, EscapesUnicodeLineBreaksAndControls) {
   EXPECT_EQ(load(to_yaml(n)), n);
 }
 
+// Found by fuzz/yaml_fuzz: YAML allows implicit keys of 1024 characters at most.
+TEST(YamlEmit, VeryLongKeysUseTheExplicitKeyForm) {
+  Node n = Node::map();
+  n.set(std::string(1500, 'k'), Node::integer(1));
+  n.set(std::string(1200, '\x1b'), Node::map());
+  n.find(std::string(1200, '\x1b'))->set("x", Node::integer(2));
+  EXPECT_EQ(load(to_yaml(n)), n);
+}
+
 TEST(YamlEmit, QuotesLeadingByteOrderMarks) {
   Node n = Node::map();
   n.set(
