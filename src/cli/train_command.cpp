@@ -17,6 +17,7 @@
 #include "kiln/config/schema.h"
 #include "kiln/config/sweep.h"
 #include "kiln/config/yaml.h"
+#include "kiln/track/env.h"
 #include "kiln/track/run_dir.h"
 
 namespace kiln::cli {
@@ -146,18 +147,9 @@ std::filesystem::path runs_root(const config::Node& resolved) {
   return "runs";
 }
 
+// Atomic (temp name, fsync, rename) through the one file-system seam.
 void write_file(const std::filesystem::path& path, const std::string& text) {
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw IoError("cannot write '" + tmp.string() + "': " + std::strerror(errno));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw IoError("cannot rename '" + tmp.string() + "' to '" + path.string() + "': " + ec.message());
+  Env::Default().write_file_atomic(path, text);
 }
 
 void print_summary(const track::RunDir& run, const JobSummary& summary) {
