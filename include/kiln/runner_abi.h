@@ -12,18 +12,26 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "kiln/config/node.h"
 
 namespace kiln {
 
-inline constexpr int kJobRunnerAbiVersion = 1;
+inline constexpr int kJobRunnerAbiVersion = 2;
+
+// A file the job's data came from, for the run manifest.
+struct JobDataFile {
+  std::string path;
+  std::uint64_t size = 0;
+};
 
 struct JobSummary {
   std::map<std::string, double> metrics;  // last value of every metric
   std::int64_t steps = 0;
   double seconds = 0;
   double samples_per_second = 0;
+  std::vector<JobDataFile> data_files;  // what the data module read
 };
 
 struct JobRunner {
@@ -32,7 +40,17 @@ struct JobRunner {
   void (*validate)(const config::Node& resolved) = nullptr;
   // Trains and tests; throws kiln::Error subclasses.
   JobSummary (*run)(const config::Node& resolved, const std::string& run_dir) = nullptr;
+  // The numeric runtime as a JSON object's text: LibTorch version and build
+  // configuration, intra-/inter-op threads, CUDA devices and versions when
+  // present. Called after run (threads are set by then).
+  std::string (*describe_runtime)() = nullptr;
 };
+
+// Makes `kiln train` use `runner` (linked into this binary) instead of
+// loading libkiln_runner.so. Users' binaries get this by linking the CMake
+// target kiln_in_process_runner (see include/kiln/cli.h); call it before
+// kiln::main.
+void use_in_process_runner(const JobRunner& runner);
 
 }  // namespace kiln
 

@@ -17,7 +17,13 @@ std::string runner_path() {
   return ((ec ? std::filesystem::path(".") : exe.parent_path()) / "libkiln_runner.so").string();
 }
 
+const JobRunner*& in_process_runner() {
+  static const JobRunner* runner = nullptr;
+  return runner;
+}
+
 const JobRunner& load() {
+  if (const JobRunner* linked = in_process_runner()) return *linked;
   std::string path = runner_path();
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
@@ -28,7 +34,8 @@ const JobRunner& load() {
   using Entry = const JobRunner* (*)();
   auto entry = reinterpret_cast<Entry>(dlsym(handle, "kiln_job_runner"));
   const JobRunner* runner = entry ? entry() : nullptr;
-  if (!runner || runner->abi_version != kJobRunnerAbiVersion || !runner->validate || !runner->run)
+  if (!runner || runner->abi_version != kJobRunnerAbiVersion || !runner->validate || !runner->run ||
+      !runner->describe_runtime)
     throw Error("the trainer library '" + path + "' is from another build of kiln; rebuild the `kiln` target");
   return *runner;
 }
@@ -41,3 +48,9 @@ const JobRunner& job_runner() {
 }
 
 }  // namespace kiln::cli
+
+namespace kiln {
+
+void use_in_process_runner(const JobRunner& runner) { cli::in_process_runner() = &runner; }
+
+}  // namespace kiln

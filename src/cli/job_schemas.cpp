@@ -19,7 +19,7 @@ struct JobConfig {
 
 struct RunConfig {
   std::string name;
-  std::string dir = "runs";
+  std::string root = "runs";
 };
 
 cfg::Schema<JobConfig> job_schema() {
@@ -32,7 +32,7 @@ cfg::Schema<JobConfig> job_schema() {
 cfg::Schema<RunConfig> run_schema() {
   cfg::Schema<RunConfig> s("run", cfg::SchemaOptions{.doc = "The run's name and where its directory goes"});
   s.field("name", &RunConfig::name).doc("human-readable run name (the id stays unique)");
-  s.field("dir", &RunConfig::dir).doc("root of the run directories");
+  s.field("root", &RunConfig::root).doc("where run directories go: <root>/<experiment>/<date>_<time>_<id>");
   return s;
 }
 

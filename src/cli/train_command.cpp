@@ -19,6 +19,10 @@
 #include "kiln/config/yaml.h"
 #include "kiln/track/env.h"
 #include "kiln/track/run_dir.h"
+#include "run_layout.h"
+#include "run_manifest.h"
+#include "stderr_tee.h"
+#include "sweep_summary.h"
 
 namespace kiln::cli {
 namespace {
@@ -141,19 +145,10 @@ void print_help(const config::SearchPath& search_path, const TrainArgs& args,
   std::cout << config::job_schema_registry().help(current ? &*current : nullptr);
 }
 
-std::filesystem::path runs_root(const config::Node& resolved) {
-  const config::Node* dir = config::select(resolved, {"run", "dir"});
-  if (dir && dir->is_string() && !dir->as_string().empty()) return dir->as_string();
-  return "runs";
-}
+namespace fs = std::filesystem;
 
-// Atomic (temp name, fsync, rename) through the one file-system seam.
-void write_file(const std::filesystem::path& path, const std::string& text) {
-  Env::Default().write_file_atomic(path, text);
-}
-
-void print_summary(const track::RunDir& run, const JobSummary& summary) {
-  std::printf("run         %s  (%s)\n", run.id.value.c_str(), run.path.string().c_str());
+void print_summary(const fs::path& run_dir, const track::RunId& id, const JobSummary& summary) {
+  std::printf("run         %s  (%s)\n", id.value.c_str(), run_dir.string().c_str());
   std::printf("steps       %lld in %.1f s, %.0f samples/s\n", static_cast<long long>(summary.steps), summary.seconds,
               summary.samples_per_second);
   for (const char* stage : {"test/", "val/", "train/"}) {
@@ -162,68 +157,125 @@ void print_summary(const track::RunDir& run, const JobSummary& summary) {
   }
 }
 
-namespace fs = std::filesystem;
+// A job whose config composed, resolved and passed every check: nothing
+// has been written for it yet.
+struct PreparedJob {
+  std::vector<config::Override> overrides;
+  config::ComposeResult composed;
+  config::Node resolved;
+};
 
-// With trainer.resume set, the run directory to continue in: "last" is the
-// run under `root` whose newest checkpoint is newest; a path may name a run
-// directory, its checkpoints/ directory or one checkpoint in it.
-std::optional<fs::path> run_dir_to_resume(const config::Node& resolved, const fs::path& root) {
-  const config::Node* resume = config::select(resolved, {"trainer", "resume"});
-  if (!resume || !resume->is_string()) return std::nullopt;
-  const std::string& where = resume->as_string();
-  std::error_code ec;
-  if (where == "last") {
-    std::optional<fs::path> best;
-    fs::file_time_type newest{};
-    for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
-      fs::path last = it->path() / "checkpoints" / "last";
-      if (!fs::is_regular_file(last, ec)) continue;
-      fs::file_time_type when = fs::last_write_time(last, ec);
-      if (!ec && (!best || when > newest)) best = it->path(), newest = when;
-    }
-    if (best) return best;
-    throw config::ConfigError(config::Diagnostic{"trainer.resume", resume->source(),
-                                                 "no run under '" + root.string() + "' has a checkpoint to resume",
-                                                 "train once without trainer.resume, or give a run directory"});
-  }
-  fs::path path(where);
-  if (fs::is_directory(path / "checkpoints", ec)) return path;
-  if (fs::is_regular_file(path / "last", ec)) return path.parent_path();
-  if (fs::is_regular_file(path / "checkpoint.json", ec)) return path.parent_path().parent_path();
-  throw config::ConfigError(config::Diagnostic{"trainer.resume", resume->source(),
-                                               "'" + where + "' is not a run directory or a checkpoint",
-                                               "use 'last', runs/<id>, or runs/<id>/checkpoints/step-<n>"});
+// Compose, resolve strictly, validate (schemas, then every factory's
+// parameters). Throws ConfigError.
+PreparedJob prepare_job(config::Composer& composer, const TrainArgs& args,
+                        const std::vector<config::Override>& overrides) {
+  PreparedJob job{overrides, composer.compose(args.config.config_name, overrides), {}};
+  job.resolved = config::resolve(job.composed.config);
+  config::job_schema_registry().validate(job.resolved);
+  experiment_name(job.resolved);
+  job_runner().validate(job.resolved);
+  return job;
 }
 
-// One job: compose, resolve strictly, validate (schemas, then every
-// factory's parameters), record, train.
-int run_job(const config::SearchPath& search_path, const TrainArgs& args,
-            const std::vector<config::Override>& overrides) {
-  config::Composer composer(search_path, compose_options());
-  config::ComposeResult composed = composer.compose(args.config.config_name, overrides);
-  config::Node resolved = config::resolve(composed.config);
-  config::job_schema_registry().validate(resolved);
+struct JobOutcome {
+  fs::path run_dir;
+  track::RunId id;
+  JobSummary summary;
+};
+
+// Records and trains one prepared job in `run_dir` (created by the caller,
+// or an existing run when resuming). The manifest ends FINISHED or FAILED;
+// errors propagate after it is written.
+JobOutcome train_in(const PreparedJob& job, const TrainArgs& args, const fs::path& run_dir, const track::RunId& id,
+                    bool resumed, std::optional<fs::path> sweep_dir = std::nullopt, std::size_t job_index = 0) {
+  if (!resumed) write_run_config(run_dir, job.composed, job.resolved, job.overrides);
+  RunManifest manifest(RunStart{id, run_dir, experiment_name(job.resolved), args.config.config_name, &job.resolved,
+                                job.overrides, resumed, std::move(sweep_dir), job_index});
   const JobRunner& runner = job_runner();
-  runner.validate(resolved);
-
-  track::RunDir run;
-  if (std::optional<fs::path> previous = run_dir_to_resume(resolved, runs_root(resolved))) {
-    run.path = *previous;
-    run.id = track::RunId{previous->filename().string(), track::RunIdSource::kKilnRunId};
-    run.created = false;
-    std::fprintf(stderr, "kiln: resuming run %s in %s\n", run.id.value.c_str(), run.path.string().c_str());
-  } else {
-    run = track::create_run_dir(runs_root(resolved), track::resolve_run_id());
-    write_file(run.path / "config.yaml", config::to_yaml(resolved));
-    config::Node override_list = config::Node::list();
-    for (const auto& o : overrides) override_list.push_back(config::Node::string(o.text));
-    write_file(run.path / "overrides.yaml", config::to_yaml(override_list));
-    std::fprintf(stderr, "kiln: run %s -> %s\n", run.id.value.c_str(), run.path.string().c_str());
+  JobOutcome outcome{run_dir, id, {}};
+  try {
+    StderrTee tee(run_dir / "train.log");
+    std::fprintf(stderr, "kiln: %s run %s in %s\n", resumed ? "resuming" : "starting", id.value.c_str(),
+                 run_dir.string().c_str());
+    outcome.summary = runner.run(job.resolved, run_dir.string());
+  } catch (const std::exception& e) {
+    manifest.fail(e.what(), runner.describe_runtime());
+    throw;
   }
+  manifest.finish(outcome.summary, runner.describe_runtime());
+  return outcome;
+}
 
-  JobSummary summary = runner.run(resolved, run.path.string());
-  print_summary(run, summary);
+// One job: a new run under runs/<experiment>/, or the run it resumes.
+int run_single(config::Composer& composer, const TrainArgs& args, const std::vector<config::Override>& overrides) {
+  PreparedJob job = prepare_job(composer, args, overrides);
+  fs::path root = runs_root(job.resolved);
+  JobOutcome outcome;
+  if (std::optional<fs::path> previous = run_dir_to_resume(job.resolved, root)) {
+    outcome = train_in(job, args, *previous, run_id_of(*previous), true);
+  } else {
+    track::RunDir run = track::create_run_dir(root / experiment_name(job.resolved), track::resolve_run_id());
+    outcome = train_in(job, args, run.path, run.id, false);
+  }
+  print_summary(outcome.run_dir, outcome.id, outcome.summary);
   return 0;
+}
+
+// Every job of a multirun, one after another, each its own run in
+// <root>/multirun/<date>_<time>_<id>/<job>/. All jobs are checked before the
+// first starts, so a typo in the last one costs nothing. A job that fails
+// is recorded and the rest still run; the exit code is then 1.
+int run_multirun(config::Composer& composer, const TrainArgs& args,
+                 const std::vector<std::vector<config::Override>>& job_overrides) {
+  std::vector<PreparedJob> jobs;
+  config::Diagnostics problems;
+  for (const auto& overrides : job_overrides)
+    problems.collect([&] { jobs.push_back(prepare_job(composer, args, overrides)); });
+  problems.throw_if_any();
+
+  track::RunIdEnv id_env;
+  track::RunDir sweep = track::create_run_dir(runs_root(jobs.front().resolved) / "multirun",
+                                              track::RunId{track::generate_run_id(id_env)});
+  std::fprintf(stderr, "kiln: multirun of %zu jobs in %s\n", jobs.size(), sweep.path.string().c_str());
+
+  std::vector<SweepRow> rows;
+  config::Node record = config::Node::map();
+  record.set("sweep_id", config::Node::string(sweep.id.value));
+  record.set("jobs", config::Node::list());
+  bool any_failed = false;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const PreparedJob& job = jobs[i];
+    SweepRow row{i, join_overrides(job.overrides), "FINISHED", "", 0, {}};
+    std::cerr << "kiln: job #" << i << " : " << row.overrides << "\n";
+    fs::path run_dir = sweep.path / std::to_string(i);
+    track::RunId id{track::generate_run_id(id_env)};
+    Env::Default().create_dirs(run_dir);
+    row.run_dir = run_dir.string();
+    try {
+      JobOutcome outcome = train_in(job, args, run_dir, id, false, sweep.path, i);
+      row.metrics = outcome.summary.metrics;
+      row.seconds = outcome.summary.seconds;
+    } catch (const kiln::Error& e) {
+      row.status = "FAILED";
+      any_failed = true;
+      std::cerr << "kiln: job #" << i << " failed: " << e.what() << "\n";
+    }
+    config::Node entry = config::Node::map();
+    entry.set("index", config::Node::integer(static_cast<std::int64_t>(i)));
+    entry.set("run_id", config::Node::string(id.value));
+    entry.set("dir", config::Node::string(std::to_string(i)));
+    entry.set("overrides", config::Node::string(row.overrides));
+    entry.set("status", config::Node::string(row.status));
+    config::Node metrics = config::Node::map();
+    for (const auto& [name, value] : row.metrics) metrics.set(name, config::Node::floating(value));
+    entry.set("metrics", std::move(metrics));
+    record.find("jobs")->push_back(std::move(entry));
+    // Rewritten after every job: a sweep stopped half-way still says what ran.
+    Env::Default().write_file_atomic(sweep.path / "multirun.yaml", config::to_yaml(record));
+    rows.push_back(std::move(row));
+  }
+  std::cout << "multirun    " << sweep.id.value << "  (" << sweep.path.string() << ")\n" << format_sweep_table(rows);
+  return any_failed ? 1 : 0;
 }
 
 }  // namespace
@@ -268,11 +320,9 @@ int run_train(const Args& raw_args) {
     return 0;
   }
 
-  for (std::size_t i = 0; i < jobs.size(); ++i) {
-    if (args.multirun) std::cerr << "kiln: launching job #" << i << " : " << join_overrides(jobs[i]) << "\n";
-    run_job(search_path, args, jobs[i]);
-  }
-  return 0;
+  config::Composer composer(search_path, compose_options());
+  if (args.multirun) return run_multirun(composer, args, jobs);
+  return run_single(composer, args, jobs.front());
 }
 
 }  // namespace kiln::cli

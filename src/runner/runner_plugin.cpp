@@ -8,10 +8,14 @@ void validate(const kiln::config::Node& resolved) { kiln::validate_training_job(
 
 kiln::JobSummary run(const kiln::config::Node& resolved, const std::string& run_dir) {
   kiln::JobResult result = kiln::run_training_job(resolved, run_dir);
-  return kiln::JobSummary{result.metrics, result.steps, result.seconds, result.samples_per_second};
+  kiln::JobSummary summary{result.metrics, result.steps, result.seconds, result.samples_per_second, {}};
+  for (const auto& [path, size] : result.data_files) summary.data_files.push_back({path, size});
+  return summary;
 }
 
-const kiln::JobRunner kRunner{kiln::kJobRunnerAbiVersion, validate, run};
+std::string describe_runtime() { return kiln::describe_torch_runtime(); }
+
+const kiln::JobRunner kRunner{kiln::kJobRunnerAbiVersion, validate, run, describe_runtime};
 
 }  // namespace
 

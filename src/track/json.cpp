@@ -1,5 +1,8 @@
 #include "kiln/track/json.h"
 
+#include <array>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <unordered_set>
@@ -17,6 +20,18 @@ JsonValue JsonValue::number(std::int64_t value) {
   JsonValue v;
   v.kind_ = Kind::kNumber;
   v.text_ = std::to_string(value);
+  return v;
+}
+
+JsonValue JsonValue::number(double value) {
+  if (!std::isfinite(value)) return string(std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf");
+  std::array<char, 32> buffer;
+  auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+  JsonValue v;
+  v.kind_ = Kind::kNumber;
+  v.text_.assign(buffer.data(), end);
+  // "1e+20" and "3" are valid JSON; keep a float recognisable as one.
+  if (v.text_.find_first_of(".eE") == std::string::npos) v.text_ += ".0";
   return v;
 }
 

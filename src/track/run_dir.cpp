@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <system_error>
 
 #include "kiln/error.h"
@@ -24,7 +25,22 @@ void create_root(const std::filesystem::path& root) {
   if (!std::filesystem::is_directory(root, ec)) fail("cannot create run root", root, ENOTDIR);
 }
 
+// "20240314-092653-3fa9c01e" -> "2024-03-14_09-26-53_3fa9c01e"; nullopt for
+// ids of any other shape.
+std::optional<std::string> readable_name(const std::string& id) {
+  if (id.size() < 17 || id[8] != '-' || id[15] != '-') return std::nullopt;
+  for (std::size_t i : {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14})
+    if (id[i] < '0' || id[i] > '9') return std::nullopt;
+  return id.substr(0, 4) + "-" + id.substr(4, 2) + "-" + id.substr(6, 2) + "_" + id.substr(9, 2) + "-" +
+         id.substr(11, 2) + "-" + id.substr(13, 2) + "_" + id.substr(16);
+}
+
 }  // namespace
+
+std::string run_dir_name(const RunId& id) {
+  if (id.source != RunIdSource::kGenerated) return id.value;
+  return readable_name(id.value).value_or(id.value);
+}
 
 RunDir create_run_dir(const std::filesystem::path& root, const RunId& id, const RunDirOptions& options) {
   if (!is_valid_run_id(id.value)) {
@@ -34,7 +50,7 @@ RunDir create_run_dir(const std::filesystem::path& root, const RunId& id, const 
                      " characters from A-Z a-z 0-9 . _ - , not starting with '.' or '-'");
   }
   create_root(root);
-  RunDir dir{root / id.value, id, true};
+  RunDir dir{root / run_dir_name(id), id, true};
   for (int attempt = 0;; ++attempt) {
     if (::mkdir(dir.path.c_str(), 0777) == 0) return dir;
     const int error = errno;
@@ -53,7 +69,7 @@ RunDir create_run_dir(const std::filesystem::path& root, const RunId& id, const 
                     " fresh run ids all collided; is the random source broken?)");
     }
     dir.id = RunId{generate_run_id(options.env), RunIdSource::kGenerated};
-    dir.path = root / dir.id.value;
+    dir.path = root / run_dir_name(dir.id);
   }
 }
 

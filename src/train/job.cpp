@@ -1,9 +1,16 @@
 #include "kiln/train/job.h"
 
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <torch/version.h>
+
 #include "kiln/config/error.h"
 #include "kiln/data/builtin_datamodules.h"
 #include "kiln/data/data_module.h"
 #include "kiln/models/network.h"
+#include "kiln/track/json.h"
 #include "kiln/train/classification.h"
 #include "kiln/train/optim.h"
 #include "kiln/train/scheduler.h"
@@ -90,7 +97,28 @@ JobResult run_training_job(const config::Node& resolved, const std::filesystem::
   result.samples_per_second = result.seconds > 0 ? static_cast<double>(trainer.samples_seen()) / result.seconds : 0;
   trainer.test(module, *data);
   result.metrics = trainer.callback_metrics();
+  for (const data::DataFile& file : data->files()) result.data_files.emplace_back(file.path, file.size);
   return result;
+}
+
+std::string describe_torch_runtime() {
+  track::JsonValue out = track::JsonValue::object();
+  out.set("libtorch", track::JsonValue::string(TORCH_VERSION));
+  out.set("intra_op_threads", track::JsonValue::number(static_cast<std::int64_t>(at::get_num_threads())));
+  out.set("inter_op_threads", track::JsonValue::number(static_cast<std::int64_t>(at::get_num_interop_threads())));
+  out.set("deterministic_algorithms", track::JsonValue::boolean(at::globalContext().deterministicAlgorithms()));
+  track::JsonValue cuda = track::JsonValue::object();
+  bool has_cuda = torch::cuda::is_available();
+  cuda.set("available", track::JsonValue::boolean(has_cuda));
+  if (has_cuda) {
+    cuda.set("device_count", track::JsonValue::number(static_cast<std::int64_t>(torch::cuda::device_count())));
+    cuda.set("cudnn", track::JsonValue::number(static_cast<std::int64_t>(at::detail::getCUDAHooks().versionCuDNN())));
+  }
+  out.set("cuda", std::move(cuda));
+  // Compiler, BLAS/LAPACK, CPU capability, CUDA/cuDNN/NCCL versions: what
+  // LibTorch itself reports about its build.
+  out.set("build_config", track::JsonValue::string(at::show_config()));
+  return track::to_json(out);
 }
 
 }  // namespace kiln

@@ -11,6 +11,9 @@
 #include <sstream>
 #include <thread>
 
+#include "kiln/track/json.h"
+#include "kiln/track/sha256.h"
+
 namespace {
 namespace fs = std::filesystem;
 
@@ -53,6 +56,8 @@ class Cli : public ::testing::Test {
   }
 
   fs::path project() const { return fs::path(KILN_SOURCE_DIR) / "tests/cli/fixtures/project"; }
+  // Where the default experiment's runs go.
+  fs::path runs() const { return dir_ / "runs" / "fashion_mnist"; }
 
   fs::path dir_;
 };
@@ -108,20 +113,24 @@ TEST_F(Cli, TrainRunsTheDefaultExperimentAndRecordsTheRun) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("test/acc"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("steps       1 in"), std::string::npos) << r.out;
-  ASSERT_TRUE(fs::is_directory(dir_ / "runs"));
-  auto it = fs::directory_iterator(dir_ / "runs");
+  ASSERT_TRUE(fs::is_directory(runs()));
+  auto it = fs::directory_iterator(runs());
   ASSERT_NE(it, fs::directory_iterator());
   fs::path run = it->path();
   EXPECT_NE(r.out.find(run.filename().string()), std::string::npos) << r.out;
-  EXPECT_NE(read_file(run / "config.yaml").find("name: cnn-adamw-lr0.01"), std::string::npos);
-  EXPECT_EQ(read_file(run / "overrides.yaml"), "- optimizer.lr=0.01\n- trainer.fast_dev_run=1\n");
+  EXPECT_NE(read_file(run / ".kiln/resolved.yaml").find("name: cnn-adamw-lr0.01"), std::string::npos);
+  EXPECT_NE(read_file(run / ".kiln/config.yaml").find("name: ${model._target_}-${optimizer._target_}"),
+            std::string::npos);
+  EXPECT_EQ(read_file(run / ".kiln/overrides.yaml"), "- optimizer.lr=0.01\n- trainer.fast_dev_run=1\n");
+  // stderr, also in the run's train.log.
+  EXPECT_NE(read_file(run / "train.log").find("kiln: starting run"), std::string::npos);
 }
 
 TEST_F(Cli, TrainWritesMetricsAsJsonLines) {
   Result r = kiln({"train", "trainer.max_steps=4", "trainer.log_every_n_steps=2", "trainer.limit_val_batches=2",
                    "trainer.limit_test_batches=2", "trainer.num_sanity_val_steps=0"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  fs::path run = fs::directory_iterator(dir_ / "runs")->path();
+  fs::path run = fs::directory_iterator(runs())->path();
   std::string metrics = read_file(run / "metrics.jsonl");
   EXPECT_NE(metrics.find("{\"step\": 2, \"time\": "), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("\"train/loss\": "), std::string::npos) << metrics;
@@ -163,16 +172,18 @@ TEST_F(Cli, ResumedRunsEndBitwiseIdenticalToAnUninterruptedRun) {
     return args;
   };
   ASSERT_EQ(kiln(with({"trainer.max_steps=20"})).exit_code, 0);
-  fs::path straight = fs::directory_iterator(dir_ / "runs")->path();
+  fs::path straight = fs::directory_iterator(runs())->path();
   std::string expected = model_hash(straight, 20);
   ASSERT_EQ(expected.size(), 64u) << expected;
 
   Result first = kiln(with({"trainer.max_steps=11"}));
   ASSERT_EQ(first.exit_code, 0) << first.err;
-  fs::path interrupted = only_run_other_than(dir_ / "runs", {straight});
+  fs::path interrupted = only_run_other_than(runs(), {straight});
   Result resumed = kiln(with({"trainer.max_steps=20", "trainer.resume=last"}));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  EXPECT_NE(resumed.err.find("resuming run " + interrupted.filename().string()), std::string::npos) << resumed.err;
+  EXPECT_NE(resumed.err.find("in " + (fs::path("runs/fashion_mnist") / interrupted.filename()).string()),
+            std::string::npos)
+      << resumed.err;
   EXPECT_EQ(model_hash(interrupted, 20), expected);
 
   // A real kill: SIGKILL once the run has checkpointed at step 6 or later.
@@ -188,7 +199,7 @@ TEST_F(Cli, ResumedRunsEndBitwiseIdenticalToAnUninterruptedRun) {
   fs::path killed;
   for (int i = 0; i < 600 && killed.empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    fs::path candidate = only_run_other_than(dir_ / "runs", {straight, interrupted});
+    fs::path candidate = only_run_other_than(runs(), {straight, interrupted});
     std::error_code ec;
     if (!candidate.empty() && fs::exists(candidate / "checkpoints" / "step-00000006", ec)) killed = candidate;
   }
@@ -215,7 +226,7 @@ TEST_F(Cli, TwoRunsInTheSameSecondGetTwoDirectories) {
   ASSERT_EQ(kiln({"train", "trainer.fast_dev_run=1"}).exit_code, 0);
   ASSERT_EQ(kiln({"train", "trainer.fast_dev_run=1"}).exit_code, 0);
   int count = 0;
-  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir_ / "runs")) ++count;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(runs())) ++count;
   EXPECT_EQ(count, 2);
 }
 
@@ -316,5 +327,108 @@ TEST_F(Cli, BashCompletionScriptCompletesInARealBash) {
   EXPECT_EQ(read_file(dir_ / "out.txt"), "mlp\n");
   EXPECT_EQ(kiln({"completion", "zsh"}).out.rfind("#compdef kiln", 0), 0u);
 }
+
+// ------------------------------------------------------------------ run records
+
+const kiln::track::JsonValue& at(const kiln::track::JsonValue& object, const std::string& key) {
+  static const kiln::track::JsonValue null;
+  const kiln::track::JsonValue* value = object.find(key);
+  EXPECT_NE(value, nullptr) << "no '" << key << "'";
+  return value ? *value : null;
+}
+
+TEST_F(Cli, TheManifestRecordsWhatIsNeededToRedoTheRun) {
+  Result r = kiln({"train", "trainer.fast_dev_run=1", "seed=7"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  fs::path run = fs::directory_iterator(runs())->path();
+  using kiln::track::JsonValue;
+  JsonValue m = kiln::track::parse_json(read_file(run / ".kiln/manifest.json"));
+  EXPECT_EQ(at(m, "status").text(), "FINISHED");
+  // The directory spells the id's date and time: 20261123-165801-3fa9c01e -> 2026-11-23_16-58-01_3fa9c01e.
+  std::string id = at(m, "run_id").text();
+  ASSERT_EQ(id.size(), 24u) << id;
+  EXPECT_EQ(run.filename().string(), id.substr(0, 4) + "-" + id.substr(4, 2) + "-" + id.substr(6, 2) + "_" +
+                                         id.substr(9, 2) + "-" + id.substr(11, 2) + "-" + id.substr(13, 2) + "_" +
+                                         id.substr(16));
+  EXPECT_EQ(at(m, "experiment").text(), "fashion_mnist");
+  EXPECT_EQ(at(m, "seed").text(), "7");
+  EXPECT_EQ(at(m, "command").items().at(1).text(), "train");
+  EXPECT_EQ(at(m, "overrides").items().size(), 2u);
+  EXPECT_EQ(at(at(m, "config"), "seed").text(), "7");
+  EXPECT_EQ(at(at(at(m, "config"), "model"), "_target_").text(), "cnn");
+  EXPECT_FALSE(at(at(m, "kiln"), "version").text().empty());
+  EXPECT_FALSE(at(at(m, "host"), "hostname").text().empty());
+  EXPECT_EQ(at(at(m, "runtime"), "libtorch").text().rfind("1.", 0), 0u);
+  EXPECT_TRUE(at(at(m, "runtime"), "intra_op_threads").is_number());
+  EXPECT_TRUE(at(m, "git").is_object());
+  EXPECT_FALSE(at(m, "end_time").is_null());
+  EXPECT_TRUE(at(at(m, "metrics"), "test/acc").is_number());
+  // Every data file with a SHA-256 anyone can check with sha256sum.
+  const auto& data = at(m, "data").items();
+  ASSERT_EQ(data.size(), 4u);
+  for (const JsonValue& file : data)
+    EXPECT_EQ(at(file, "sha256").text(), kiln::sha256_file_hex(at(file, "path").text())) << at(file, "path").text();
+}
+
+TEST_F(Cli, AFailedRunIsRecordedAsFailedWithItsError) {
+  Result r = kiln({"train", "trainer.fast_dev_run=1", "data.root=" + (dir_ / "no_data").string()});
+  EXPECT_NE(r.exit_code, 0);
+  fs::path run = fs::directory_iterator(runs())->path();
+  kiln::track::JsonValue m = kiln::track::parse_json(read_file(run / ".kiln/manifest.json"));
+  EXPECT_EQ(at(m, "status").text(), "FAILED");
+  EXPECT_NE(at(m, "error").text().find("no_data"), std::string::npos) << at(m, "error").text();
+  EXPECT_NE(r.err.find("no_data"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, ABadExperimentNameIsAConfigError) {
+  Result r = kiln({"train", "experiment=../up"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("experiment: '../up' cannot name the experiment's directory"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "runs"));
+}
+
+TEST_F(Cli, MultirunRunsEachJobInASharedSweepDirectoryAndPrintsATable) {
+  Result r = kiln({"train", "-m", "seed=1,2", "model=mlp", "trainer.fast_dev_run=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(fs::is_directory(dir_ / "runs" / "multirun"));
+  fs::path sweep = fs::directory_iterator(dir_ / "runs" / "multirun")->path();
+  for (const char* job : {"0", "1"}) {
+    kiln::track::JsonValue m = kiln::track::parse_json(read_file(sweep / job / ".kiln/manifest.json"));
+    EXPECT_EQ(at(m, "status").text(), "FINISHED");
+    EXPECT_EQ(at(at(m, "sweep"), "job_index").text(), job);
+    EXPECT_EQ(at(at(m, "config"), "seed").text(), job == std::string("0") ? "1" : "2");
+  }
+  std::string record = read_file(sweep / "multirun.yaml");
+  EXPECT_NE(record.find("overrides: seed=1 model=mlp trainer.fast_dev_run=1"), std::string::npos) << record;
+  EXPECT_NE(record.find("status: FINISHED"), std::string::npos) << record;
+  EXPECT_NE(r.out.find("#  status    test/acc  test/loss"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n1  FINISHED  "), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, MultirunChecksEveryJobBeforeRunningAny) {
+  Result r = kiln({"train", "-m", "trainer.fast_dev_run=1", "optimizer.lr=0.1,fast"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("optimizer.lr"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "runs"));
+}
+
+#ifdef KILN_CUSTOM_MODEL_BINARY
+// A user's binary: kiln::main plus a model registered in its own main.cpp.
+TEST_F(Cli, AUsersOwnBinaryTrainsItsOwnRegisteredModel) {
+  std::string configs = (fs::path(KILN_SOURCE_DIR) / "examples/custom_model/configs").string();
+  std::string command = "cd " + quote(dir_.string()) + " && KILN_RUNNER_LIBRARY=/nonexistent " +
+                        quote(KILN_CUSTOM_MODEL_BINARY) + " train -cd " + quote(configs) +
+                        " model=wide_linear trainer.fast_dev_run=2 > out.txt 2> err.txt";
+  int status = std::system(command.c_str());
+  ASSERT_EQ(WEXITSTATUS(status), 0) << read_file(dir_ / "err.txt");
+  EXPECT_NE(read_file(dir_ / "out.txt").find("test/acc"), std::string::npos);
+  std::string resolved = read_file(fs::directory_iterator(runs())->path() / ".kiln/resolved.yaml");
+  EXPECT_NE(resolved.find("_target_: wide_linear"), std::string::npos) << resolved;
+  // The stock kiln binary does not know it.
+  Result stock = kiln({"train", "-cd", configs, "model=wide_linear", "trainer.fast_dev_run=1"});
+  EXPECT_EQ(stock.exit_code, 2);
+  EXPECT_NE(stock.err.find("wide_linear"), std::string::npos) << stock.err;
+}
+#endif
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 
 namespace kiln::track {
@@ -136,6 +137,26 @@ TEST(JsonTest, DeepNestingIsRefused) {
   options.max_depth = 200;
   EXPECT_THROW(parse_json(deep, options), JsonError);  // unterminated, but no longer too deep
   EXPECT_NO_THROW(parse_json(std::string(64, '[') + std::string(64, ']')));
+}
+
+}  // namespace
+}  // namespace kiln::track
+
+namespace kiln::track {
+namespace {
+
+TEST(JsonTest, DoublesWriteTheShortestTextThatReadsBackExactly) {
+  EXPECT_EQ(to_json(JsonValue::number(0.1)), "0.1");
+  EXPECT_EQ(to_json(JsonValue::number(3.0)), "3.0");
+  EXPECT_EQ(to_json(JsonValue::number(1e300)), "1e+300");
+  EXPECT_EQ(std::stod(to_json(JsonValue::number(0.9136000000000001))), 0.9136000000000001);
+  EXPECT_EQ(parse_json(to_json(JsonValue::number(2.5))).text(), "2.5");
+}
+
+TEST(JsonTest, NonFiniteDoublesBecomeStrings) {
+  EXPECT_EQ(to_json(JsonValue::number(std::numeric_limits<double>::quiet_NaN())), "\"nan\"");
+  EXPECT_EQ(to_json(JsonValue::number(std::numeric_limits<double>::infinity())), "\"inf\"");
+  EXPECT_EQ(to_json(JsonValue::number(-std::numeric_limits<double>::infinity())), "\"-inf\"");
 }
 
 }  // namespace

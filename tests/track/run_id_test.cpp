@@ -264,6 +264,18 @@ TEST(RunDirTest, CreatesRootParentsAndTheRunDirectory) {
   EXPECT_TRUE(fs::is_directory(dir.path));
 }
 
+TEST(RunDirTest, AGeneratedIdsDirectorySpellsItsDateAndTime) {
+  TempDir tmp;
+  RunDir dir = create_run_dir(tmp.path(), RunId{"20240314-092653-3fa9c01e", RunIdSource::kGenerated});
+  EXPECT_EQ(dir.path, tmp.path() / "2024-03-14_09-26-53_3fa9c01e");
+  EXPECT_EQ(dir.id.value, "20240314-092653-3fa9c01e");
+}
+
+TEST(RunDirTest, ASharedIdIsTheDirectoryNameAsIs) {
+  EXPECT_EQ(run_dir_name(RunId{"20240314-092653-3fa9c01e", RunIdSource::kKilnRunId}), "20240314-092653-3fa9c01e");
+  EXPECT_EQ(run_dir_name(RunId{"slurm-812345-0", RunIdSource::kSlurm}), "slurm-812345-0");
+}
+
 TEST(RunDirTest, TwoRunsInTheSameSecondGetDistinctDirectories) {
   TempDir tmp;
   RunIdEnv env = fake_env({});
@@ -294,7 +306,7 @@ TEST(RunDirTest, ACollidingGeneratedIdIsRetriedWithAFreshOne) {
   RunDir b = create_run_dir(tmp.path(), colliding, options);
   EXPECT_EQ(a.id.value, "20240314-092653-aaaaaaaa");
   EXPECT_EQ(b.id.value, "20240314-092653-bbbbbbbb");
-  EXPECT_EQ(b.path, tmp.path() / "20240314-092653-bbbbbbbb");
+  EXPECT_EQ(b.path, tmp.path() / "2024-03-14_09-26-53_bbbbbbbb");
   EXPECT_TRUE(b.created);
   EXPECT_TRUE(fs::is_directory(b.path));
 }
@@ -313,7 +325,7 @@ TEST(RunDirTest, BrokenEntropyGivesUpWithAnIoError) {
     FAIL() << "no error";
   } catch (const IoError& e) {
     std::string what = e.what();
-    EXPECT_NE(what.find("cannot create run directory '" + (tmp.path() / "20240314-092653-00000007").string() + "'"),
+    EXPECT_NE(what.find("cannot create run directory '" + (tmp.path() / "2024-03-14_09-26-53_00000007").string() + "'"),
               std::string::npos)
         << what;
     EXPECT_NE(what.find(std::strerror(EEXIST)), std::string::npos) << what;

@@ -53,6 +53,9 @@ class JsonValue {
   static JsonValue number(std::int64_t value);
   static JsonValue number(std::uint64_t value);
   static JsonValue number(int value) { return number(static_cast<std::int64_t>(value)); }
+  // Shortest text that reads back as the same double; non-finite values
+  // (not JSON) become the strings "nan", "inf", "-inf".
+  static JsonValue number(double value);
   static JsonValue string(std::string value);
   static JsonValue array(std::vector<JsonValue> items = {});
   static JsonValue object();

@@ -1,10 +1,16 @@
-// Run directories: root/<run id>/, created atomically, never shared by accident.
+// Run directories: root/<name>/, created atomically, never shared by accident.
 //
-// Layout (the caller chooses root):
+// Layout (the caller chooses root; `kiln train` uses runs/<experiment>):
 //
 //   <root>/
-//     20240314-092653-3fa9c01e/     one directory per run (see run_id.h)
-//     slurm-812345-0/               a run whose id came from the launcher
+//     2024-03-14_09-26-53_3fa9c01e/   a run with the generated id 20240314-092653-3fa9c01e
+//     slurm-812345-0/                 a run whose id came from the launcher
+//
+// A generated id's directory spells its date and time the way people read
+// them (Hydra's outputs/<date>/<time>); the name holds exactly the id's
+// information, so the id is recoverable from it. A shared id is used as is:
+// every rank must arrive at the same directory without talking to the others,
+// and ranks do not start in the same second.
 //
 // What goes inside a run directory is written by the layers that own it
 // (config snapshot, logs, checkpoints).
@@ -35,13 +41,17 @@ struct RunDirOptions {
   int max_attempts = 8;
 };
 
+// The directory name of a run: "YYYY-MM-DD_HH-MM-SS_xxxxxxxx" for a
+// generated id, the id itself for a shared one.
+std::string run_dir_name(const RunId& id);
+
 struct RunDir {
-  std::filesystem::path path;  // root / id.value
+  std::filesystem::path path;  // root / run_dir_name(id)
   RunId id;                    // the id actually used (a fresh one after a collision)
   bool created = true;         // false when a shared id's directory already existed
 };
 
-// Creates root (and its parents) if needed, then root/<id>. Returns the
+// Creates root (and its parents) if needed, then root/run_dir_name(id). Returns the
 // directory and the id it was created under, which differs from `id` only
 // when a generated id collided. Throws kiln::IoError naming the path and
 // strerror when a directory cannot be created, when root/<id> exists but is

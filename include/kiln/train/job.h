@@ -8,6 +8,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "kiln/config/node.h"
 #include "kiln/track/logger.h"
@@ -19,7 +22,11 @@ struct JobResult {
   std::int64_t steps = 0;
   double seconds = 0;
   double samples_per_second = 0;
+  std::vector<std::pair<std::string, std::uint64_t>> data_files;  // path, size: what the data module read
 };
+
+// The numeric runtime as a JSON object's text (see JobRunner::describe_runtime).
+std::string describe_torch_runtime();
 
 // Registers the built-in models, data modules, optimizers and schedulers.
 // Idempotent.
