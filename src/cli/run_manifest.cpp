@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <ctime>
 
 #include "kiln/config/schema.h"
@@ -197,6 +198,9 @@ void RunManifest::set_end(const std::string& status, const std::string& runtime_
 }
 
 void RunManifest::finish(const JobSummary& summary, const std::string& runtime_json) {
+  std::lock_guard lock(mutex_);
+  if (ended_) return;
+  ended_ = true;
   set_end("FINISHED", runtime_json);
   JsonValue data = JsonValue::array();
   for (const JobDataFile& file : summary.data_files) {
@@ -216,8 +220,21 @@ void RunManifest::finish(const JobSummary& summary, const std::string& runtime_j
 }
 
 void RunManifest::fail(const std::string& error, const std::string& runtime_json) {
+  std::lock_guard lock(mutex_);
+  if (ended_) return;
+  ended_ = true;
   set_end("FAILED", runtime_json);
   doc_.set("error", str(error));
+  write();
+}
+
+void RunManifest::kill(int signal_number) {
+  std::lock_guard lock(mutex_);
+  if (ended_) return;
+  ended_ = true;
+  set_end("KILLED", "");
+  const char* name = signal_number == SIGINT ? "SIGINT" : signal_number == SIGTERM ? "SIGTERM" : "a signal";
+  doc_.set("error", str(std::string("killed by ") + name));
   write();
 }
 

@@ -2,14 +2,15 @@
 // differ (docs/runs.md lists every field).
 //
 // Written when the run starts (status RUNNING) and rewritten atomically when
-// it ends (FINISHED, or FAILED with the error), so a crash leaves the last
-// complete version. A resumed run keeps its manifest and appends to
+// it ends (FINISHED, FAILED with the error, or KILLED by SIGINT/SIGTERM), so
+// a crash leaves the last complete version. A resumed run keeps its manifest and appends to
 // `resumes`. A process killed outright stays RUNNING here; the run store
 // (issue #4) marks such runs by their stopped heartbeat.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,9 @@ class RunManifest {
   void finish(const JobSummary& summary, const std::string& runtime_json);
   // The run ended with an error (message as printed).
   void fail(const std::string& error, const std::string& runtime_json);
+  // The run is being killed by `signal_number` (SIGINT, SIGTERM): status
+  // KILLED. Safe to call from another thread than the other methods.
+  void kill(int signal_number);
 
   const track::JsonValue& document() const { return doc_; }
 
@@ -53,6 +57,8 @@ class RunManifest {
   void set_end(const std::string& status, const std::string& runtime_json);
   void write();
 
+  std::mutex mutex_;  // kill() comes from the signal-watching thread
+  bool ended_ = false;
   std::filesystem::path path_;
   std::chrono::system_clock::time_point start_;
   track::JsonValue doc_;

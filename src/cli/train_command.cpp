@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "config_loading.h"
 #include "job_runner.h"
+#include "kill_watch.h"
 #include "kiln/config/error.h"
 #include "kiln/config/override.h"
 #include "kiln/config/resolve.h"
@@ -193,6 +194,8 @@ JobOutcome train_in(const PreparedJob& job, const TrainArgs& args, const fs::pat
                                 job.overrides, resumed, std::move(sweep_dir), job_index});
   const JobRunner& runner = job_runner();
   JobOutcome outcome{run_dir, id, {}};
+  // Before the tee and the trainer start their threads (see kill_watch.h).
+  KillWatch kill_watch([&](int signal_number) { manifest.kill(signal_number); });
   try {
     StderrTee tee(run_dir / "train.log");
     std::fprintf(stderr, "kiln: %s run %s in %s\n", resumed ? "resuming" : "starting", id.value.c_str(),

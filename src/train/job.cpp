@@ -7,10 +7,12 @@
 #include <torch/version.h>
 
 #include "kiln/config/error.h"
+#include "kiln/config/yaml.h"
 #include "kiln/data/builtin_datamodules.h"
 #include "kiln/data/data_module.h"
 #include "kiln/models/network.h"
 #include "kiln/track/json.h"
+#include "kiln/track/tensorboard.h"
 #include "kiln/train/classification.h"
 #include "kiln/train/optim.h"
 #include "kiln/train/scheduler.h"
@@ -32,6 +34,16 @@ TrainerOptions trainer_options(const config::Node& root) {
   static const config::Node empty = config::Node::map();
   const config::Node* node = root.find("trainer");
   return trainer_options_schema().bind(node ? *node : empty, {"trainer"});
+}
+
+// TensorBoard's Text tab renders markdown: a 4-space indent keeps YAML as is.
+std::string indent_as_markdown_code(const std::string& text) {
+  std::string out = "    ";
+  for (char c : text) {
+    out += c;
+    if (c == '\n') out += "    ";
+  }
+  return out;
 }
 
 std::uint64_t seed_of(const config::Node& root) {
@@ -88,6 +100,10 @@ JobResult run_training_job(const config::Node& resolved, const std::filesystem::
     });
   }
   trainer.add_logger(std::make_shared<JsonlLogger>((run_dir / "metrics.jsonl").string()));
+  // `tensorboard --logdir runs/` shows every run; the config is in its Text tab.
+  auto tensorboard = std::make_shared<track::TensorBoardLogger>(run_dir / "tb");
+  tensorboard->add_text("config", indent_as_markdown_code(config::to_yaml(resolved)));
+  trainer.add_logger(tensorboard);
   trainer.add_callback(std::make_shared<ProgressPrinter>());
 
   trainer.fit(module, *data);

@@ -13,6 +13,7 @@
 
 #include "kiln/track/json.h"
 #include "kiln/track/sha256.h"
+#include "kiln/track/tensorboard.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -363,6 +364,18 @@ TEST_F(Cli, TheManifestRecordsWhatIsNeededToRedoTheRun) {
   EXPECT_TRUE(at(m, "git").is_object());
   EXPECT_FALSE(at(m, "end_time").is_null());
   EXPECT_TRUE(at(at(m, "metrics"), "test/acc").is_number());
+  // TensorBoard sees the same metrics and the config.
+  ASSERT_TRUE(fs::is_directory(run / "tb"));
+  std::vector<kiln::track::Event> events = kiln::track::read_event_file(fs::directory_iterator(run / "tb")->path());
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.front().file_version, "brain.Event:2");
+  bool has_test_acc = false, has_config = false;
+  for (const auto& event : events)
+    for (const auto& value : event.values) {
+      has_test_acc |= value.tag == "test/acc" && value.simple_value.has_value();
+      has_config |= value.tag == "config" && value.plugin_name == "text";
+    }
+  EXPECT_TRUE(has_test_acc && has_config);
   // Every data file with a SHA-256 anyone can check with sha256sum.
   const auto& data = at(m, "data").items();
   ASSERT_EQ(data.size(), 4u);
@@ -378,6 +391,36 @@ TEST_F(Cli, AFailedRunIsRecordedAsFailedWithItsError) {
   EXPECT_EQ(at(m, "status").text(), "FAILED");
   EXPECT_NE(at(m, "error").text().find("no_data"), std::string::npos) << at(m, "error").text();
   EXPECT_NE(r.err.find("no_data"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, ARunStoppedBySigtermIsRecordedAsKilledAndDiesOfTheSignal) {
+  std::string command = "cd " + quote(dir_.string()) + " && exec " + quote(KILN_BINARY) +
+                        " train model=mlp trainer.max_epochs=50 >/dev/null 2>&1";
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Wait until it trains (its train.log says so), then stop it as a scheduler would.
+  fs::path run;
+  for (int i = 0; i < 1200 && run.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::error_code ec;
+    if (!fs::is_directory(runs(), ec)) continue;
+    for (const auto& entry : fs::directory_iterator(runs(), ec))
+      if (read_file(entry.path() / "train.log").find("training for") != std::string::npos) run = entry.path();
+  }
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_FALSE(run.empty()) << "the run never started training";
+  ASSERT_TRUE(WIFSIGNALED(status)) << "exit status " << status;
+  EXPECT_EQ(WTERMSIG(status), SIGTERM);
+  kiln::track::JsonValue m = kiln::track::parse_json(read_file(run / ".kiln/manifest.json"));
+  EXPECT_EQ(at(m, "status").text(), "KILLED");
+  EXPECT_EQ(at(m, "error").text(), "killed by SIGTERM");
+  EXPECT_FALSE(at(m, "end_time").is_null());
 }
 
 TEST_F(Cli, ABadExperimentNameIsAConfigError) {

@@ -7,7 +7,7 @@
 #
 # usage: main_job.sh KILN_BINARY [MIN_ACCURACY]
 set -euo pipefail
-kiln="$1"
+kiln="$(realpath "$1")"
 min_accuracy="${2:-0.91}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
