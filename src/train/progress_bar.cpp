@@ -179,7 +179,13 @@ void ProgressBar::on_train_epoch_end(Trainer& trainer, Module&) {
 
 void ProgressBar::on_test_end(Trainer& trainer, Module&, const Metrics& metrics) {
   if (mode_ == ProgressMode::kOff) return;
-  print(format_metrics_line(trainer.current_epoch(), trainer.options().max_epochs, "test", metrics), true);
+  std::string text = "Test:";
+  for (const auto& [name, value] : metrics) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "  %s=%.4g", name.c_str(), value);
+    text += buf;
+  }
+  print(text, true);
 }
 
 }  // namespace kiln

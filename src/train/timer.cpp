@@ -86,6 +86,9 @@ void Timer::on_fit_start(Trainer&, Module&) { start("train"); }
 void Timer::on_train_step_end(Trainer& trainer, Module&) {
   if (options_.interval == "step") check(trainer);
 }
+void Timer::on_train_batch_end(Trainer&, Module&) {
+  stop("validate");  // a validation that logged nothing gets no on_validation_end
+}
 void Timer::on_validation_start(Trainer&, Module&) { start("validate"); }
 void Timer::on_validation_end(Trainer&, Module&, const Metrics&) { stop("validate"); }
 void Timer::on_train_epoch_end(Trainer& trainer, Module&) {

@@ -5,6 +5,7 @@
 //   optimizer.pt        LibTorch's own archive of the optimizer state
 //   rng.safetensors     every generator's state
 //   state.json          epoch, next batch, global step, samples, callback states
+#include <algorithm>
 #include <sstream>
 
 #include "kiln/error.h"
@@ -44,10 +45,13 @@ bool Trainer::can_checkpoint() const {
 }
 
 void Trainer::add_default_checkpoint_callback() {
+  auto is_checkpoint = [](const std::shared_ptr<Callback>& c) { return dynamic_cast<ModelCheckpoint*>(c.get()); };
+  // Checkpoint callbacks run last, as in Lightning: a checkpoint written in
+  // a hook then records every other callback's state after that hook.
+  std::stable_partition(callbacks_.begin(), callbacks_.end(), [&](const auto& c) { return !is_checkpoint(c); });
   if (checkpoint_root_.empty() || !options_.enable_checkpointing || options_.fast_dev_run > 0) return;
-  for (const auto& callback : callbacks_)
-    if (dynamic_cast<const ModelCheckpoint*>(callback.get())) return;
-  callbacks_.push_back(std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{.save_last = true}));
+  if (std::none_of(callbacks_.begin(), callbacks_.end(), is_checkpoint))
+    callbacks_.push_back(std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{.save_last = true}));
 }
 
 std::filesystem::path Trainer::save_checkpoint(const std::string& name) {

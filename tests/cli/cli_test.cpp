@@ -212,6 +212,16 @@ TEST_F(Cli, ResumedRunsEndBitwiseIdenticalToAnUninterruptedRun) {
   EXPECT_EQ(model_hash(killed, 20), expected);
 }
 
+TEST_F(Cli, CallbacksFromConfigAreCheckedBeforeAnythingRuns) {
+  Result typo = kiln({"train", "+callbacks.model_checkpoint.save_top_kk=2"});
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.err.find("did you mean 'callbacks.model_checkpoint.save_top_k'"), std::string::npos) << typo.err;
+  Result unknown = kiln({"train", "callbacks.lr_monitor._target_=lr_monitor"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown callback 'lr_monitor'"), std::string::npos) << unknown.err;
+  EXPECT_FALSE(fs::exists(dir_ / "runs"));
+}
+
 TEST_F(Cli, ResumeWithNothingToResumeIsAConfigError) {
   Result r = kiln({"train", "trainer.resume=last"});
   EXPECT_EQ(r.exit_code, 2);

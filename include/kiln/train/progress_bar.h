@@ -7,6 +7,8 @@
 // each epoch end:
 //   Epoch 2/6: 199/422 (47%) [00:16<00:18, 12.30it/s, loss=0.3412, lr=2.90e-04]
 //   Epoch 2/6: validation  val/acc=0.8778  val/loss=0.3465
+// and after Trainer::test:
+//   Test:  test/acc=0.8717  test/loss=0.3612
 //
 // Mode: env KILN_PROGRESS=tty|plain|off wins (the `kiln` CLI sets it when it
 // copies stderr into train.log); else env CI set (to anything) means plain;

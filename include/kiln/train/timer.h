@@ -41,6 +41,7 @@ class Timer final : public Callback {
 
   void on_fit_start(Trainer& trainer, Module& module) override;
   void on_train_step_end(Trainer& trainer, Module& module) override;
+  void on_train_batch_end(Trainer& trainer, Module& module) override;
   void on_validation_start(Trainer& trainer, Module& module) override;
   void on_validation_end(Trainer& trainer, Module& module, const Metrics& metrics) override;
   void on_train_epoch_end(Trainer& trainer, Module& module) override;

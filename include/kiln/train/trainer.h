@@ -62,6 +62,7 @@ class Trainer {
   // When and which checkpoints are written is ModelCheckpoint's decision;
   // with enable_checkpointing and no ModelCheckpoint added, fit adds
   // ModelCheckpoint(save_last=true) (one checkpoint per epoch, the newest kept).
+  // As in Lightning, fit runs ModelCheckpoints after the other callbacks.
   Trainer& set_checkpoint_root(std::filesystem::path root);
 
   void fit(Module& module, data::DataModule& data);
@@ -130,8 +131,9 @@ class Trainer {
   void run_validation(Module& module, data::BatchLoader* val);
   void publish(const Metrics& metrics);
   bool out_of_time() const;
-  // Adds ModelCheckpoint(save_last=true) when checkpointing is on and no
-  // ModelCheckpoint was added (Lightning's default).
+  // Moves ModelCheckpoints after the other callbacks (Lightning's order),
+  // then adds ModelCheckpoint(save_last=true) when checkpointing is on and
+  // none was added (Lightning's default).
   void add_default_checkpoint_callback();
   // Restores everything save_checkpoint wrote; returns the batch to start the epoch at.
   std::int64_t resume_from(const std::filesystem::path& where, Module& module, torch::optim::Optimizer& opt);
