@@ -68,6 +68,7 @@ class Scripted final : public Module {
     double score = scores_.empty() ? 0.0 : scores_[std::min(validations_ - 1, scores_.size() - 1)];
     log("val/score", score);
   }
+  void test_step(const data::Batch&, std::int64_t) override { log("test/score", 0.25); }
   torch::nn::Linear fc_{nullptr};
 
  private:
@@ -482,10 +483,12 @@ TEST(ProgressBar, PlainModePrintsEveryNStepsAndAtValidationAndEpochEnds) {
   auto t = trainer_with(quiet(1));
   t->add_callback(std::make_shared<ProgressBar>(ProgressBarOptions{.plain_every_n_steps = 5, .mode = "plain"}, out));
   t->fit(module, data);
+  t->test(module, data);
   std::vector<std::string> lines = lines_of(out);
   std::fclose(out);
-  // start, batches 5/10/15 of 16, validation, epoch end.
-  ASSERT_EQ(lines.size(), 6u);
+  // start, batches 5/10/15 of 16, validation, epoch end, test.
+  ASSERT_EQ(lines.size(), 7u);
+  EXPECT_EQ(lines[6], "Test:  test/score=0.25\n");
   EXPECT_EQ(lines[0], "kiln: training for 16 steps at most\n");
   EXPECT_EQ(lines[1].rfind("Epoch 0/1: 5/16 (31%) [", 0), 0u) << lines[1];
   EXPECT_NE(lines[1].find(", loss="), std::string::npos) << lines[1];
