@@ -51,35 +51,4 @@ void EarlyStopping::load_state_dict(const std::string& state) {
   wait_ = *wait->as_int64();
 }
 
-namespace {
-
-std::string format_metrics(const Metrics& metrics) {
-  std::string out;
-  for (const auto& [name, value] : metrics) {
-    if (name == "epoch") continue;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "  %s %.4g", name.c_str(), value);
-    out += buf;
-  }
-  return out;
-}
-
-}  // namespace
-
-void ProgressPrinter::on_fit_start(Trainer& trainer, Module&) {
-  std::fprintf(stderr, "kiln: training for %lld steps at most\n", static_cast<long long>(trainer.total_steps()));
-}
-
-void ProgressPrinter::on_validation_end(Trainer& trainer, Module&, const Metrics& metrics) {
-  std::fprintf(stderr, "epoch %lld  step %lld %s\n", static_cast<long long>(trainer.current_epoch()),
-               static_cast<long long>(trainer.global_step()), format_metrics(metrics).c_str());
-}
-
-void ProgressPrinter::on_train_epoch_end(Trainer& trainer, Module&) {
-  double seconds = trainer.fit_seconds();
-  std::fprintf(stderr, "epoch %lld done  step %lld  %.1f s  %.0f samples/s\n",
-               static_cast<long long>(trainer.current_epoch()), static_cast<long long>(trainer.global_step()), seconds,
-               seconds > 0 ? static_cast<double>(trainer.samples_seen()) / seconds : 0.0);
-}
-
 }  // namespace kiln

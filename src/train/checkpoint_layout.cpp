@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "kiln/error.h"
+#include "kiln/track/json.h"
 #include "kiln/train/checkpoint.h"
 
 // Set by CMakeLists.txt from project(VERSION); kiln::version() lives in
@@ -34,7 +35,7 @@ std::optional<std::string> read_last(const std::filesystem::path& root, Env& env
   if (!env.exists(path)) return std::nullopt;
   std::string text = env.read_file(path, kMaxLastSize);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
-  if (!parse_checkpoint_dir_name(text)) {
+  if (!is_valid_checkpoint_dir_name(text)) {
     std::string shown = text.size() > 64 ? text.substr(0, 64) + "..." : text;
     throw IoError("'" + path.string() + "' should name a checkpoint directory like '" + checkpoint_dir_name(1234) +
                   "', but it holds '" + shown + "'");
@@ -55,6 +56,28 @@ std::string format_utc(std::chrono::system_clock::time_point time) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
   return buf;
+}
+
+std::optional<std::filesystem::path> latest_checkpoint_dir(const std::filesystem::path& root, Env& env) {
+  if (!env.is_directory(root)) return std::nullopt;
+  std::optional<std::filesystem::path> best;
+  std::int64_t best_step = -1;
+  for (const std::string& name : env.list_dir(root)) {
+    if (!is_valid_checkpoint_dir_name(name) || !env.exists(root / name / kManifestFile)) continue;
+    // Named directories (ModelCheckpoint's) carry their step in the manifest only.
+    std::optional<std::int64_t> step;
+    try {
+      track::JsonValue manifest = track::parse_json(env.read_file(root / name / kManifestFile, kMaxManifestSize));
+      if (const track::JsonValue* value = manifest.find("step")) step = value->as_int64();
+    } catch (const Error&) {
+      continue;  // not a readable checkpoint: not a candidate
+    }
+    if (step && *step > best_step) {
+      best_step = *step;
+      best = root / name;
+    }
+  }
+  return best;
 }
 
 }  // namespace checkpoint_detail
@@ -82,6 +105,15 @@ std::optional<std::int64_t> parse_checkpoint_dir_name(std::string_view name) {
   return step;
 }
 
+bool is_valid_checkpoint_dir_name(std::string_view name) {
+  if (name.empty() || name.size() > 128 || name.front() == '.' || name.front() == '-') return false;
+  if (name == kLastFile || name == kLatest) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-' || c == '=';
+  });
+}
+
 std::vector<std::int64_t> list_checkpoints(const std::filesystem::path& root, Env& env) {
   std::vector<std::int64_t> steps;
   if (!env.is_directory(root)) return steps;
@@ -100,9 +132,7 @@ std::optional<std::filesystem::path> find_checkpoint(const std::filesystem::path
   std::filesystem::path root;
   if (!is_dir && leaf == kLatest) {
     root = parent;
-    std::vector<std::int64_t> steps = list_checkpoints(root, env);
-    if (steps.empty()) return std::nullopt;
-    return root / checkpoint_dir_name(steps.back());
+    return latest_checkpoint_dir(root, env);
   }
   if (!is_dir && leaf == kLastFile) {
     root = parent;

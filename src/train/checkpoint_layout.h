@@ -28,6 +28,10 @@ bool is_valid_part_name(std::string_view name);
 // Throws kiln::IoError when it does not hold a checkpoint directory name.
 std::optional<std::string> read_last(const std::filesystem::path& root, Env& env);
 
+// The committed checkpoint in root with the highest manifest step, whatever
+// its directory name; nullopt when there is none.
+std::optional<std::filesystem::path> latest_checkpoint_dir(const std::filesystem::path& root, Env& env);
+
 // 8 lowercase hex digits from env.random32().
 std::string random_suffix(Env& env);
 

@@ -37,8 +37,16 @@ class HashingFile final : public WritableFile {
 }  // namespace
 
 CheckpointWriter::CheckpointWriter(std::filesystem::path root, std::int64_t step, CheckpointOptions options)
-    : root_(std::move(root)), step_(step), options_(options), env_(options.env ? *options.env : Env::Default()) {
+    : root_(std::move(root)),
+      step_(step),
+      name_(options.name.empty() ? checkpoint_dir_name(step) : options.name),
+      options_(options),
+      env_(options.env ? *options.env : Env::Default()) {
   if (step < 0) throw Error("CheckpointWriter: step must be >= 0, got " + std::to_string(step));
+  if (!is_valid_checkpoint_dir_name(name_))
+    throw Error("CheckpointOptions.name '" + name_ +
+                "' is not a checkpoint directory name (1 to 128 characters from [A-Za-z0-9._=-], not starting "
+                "with '.' or '-', not 'last' or 'latest')");
   if (options.keep_last_k < 0) {
     throw Error("CheckpointOptions.keep_last_k must be >= 0 (0 keeps every checkpoint), got " +
                 std::to_string(options.keep_last_k));
@@ -67,8 +75,7 @@ void CheckpointWriter::check_usable() const {
 void CheckpointWriter::ensure_temp_dir() {
   if (!temp_.empty()) return;
   if (env_.create_dirs(root_)) env_.sync_dir(root_.has_parent_path() ? root_.parent_path() : ".");
-  std::filesystem::path temp =
-      root_ / (std::string(kTempPrefix) + checkpoint_dir_name(step_) + "-" + random_suffix(env_));
+  std::filesystem::path temp = root_ / (std::string(kTempPrefix) + name_ + "-" + random_suffix(env_));
   env_.create_dir(temp);
   temp_ = temp;
 }
@@ -142,7 +149,7 @@ void CheckpointWriter::remove_stale_temporaries() {
 
 std::filesystem::path CheckpointWriter::commit() {
   check_usable();
-  const std::string name = checkpoint_dir_name(step_);
+  const std::string& name = name_;
   const std::filesystem::path final_dir = root_ / name;
   try {
     ensure_temp_dir();  // a checkpoint without parts is still a checkpoint

@@ -13,6 +13,7 @@
 #include "kiln/models/network.h"
 #include "kiln/track/json.h"
 #include "kiln/track/tensorboard.h"
+#include "kiln/train/callbacks.h"
 #include "kiln/train/classification.h"
 #include "kiln/train/optim.h"
 #include "kiln/train/scheduler.h"
@@ -46,6 +47,21 @@ std::string indent_as_markdown_code(const std::string& text) {
   return out;
 }
 
+// The names under `callbacks:` whose value is not null (null switches one
+// off, like `~callbacks.<name>`), in config order: the order hooks run in.
+std::vector<std::string> callback_names(const config::Node& root) {
+  const config::Node* node = root.find("callbacks");
+  if (!node || node->is_null()) return {};
+  if (!node->is_map())
+    throw config::ConfigError(config::Diagnostic{
+        "callbacks", node->source(), "expected a map of name -> {_target_: ..., ...}, found " + node->scalar_text(),
+        "e.g. callbacks: {timer: {_target_: timer, duration: 00:01:00:00}}"});
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < node->size(); ++i)
+    if (!node->at(i).is_null()) names.push_back(node->keys()[i]);
+  return names;
+}
+
 std::uint64_t seed_of(const config::Node& root) {
   const config::Node* seed = root.find("seed");
   return seed && seed->kind() == config::Kind::kInt ? static_cast<std::uint64_t>(seed->as_int()) : 42;
@@ -58,6 +74,7 @@ void register_builtin_factories() {
   data::register_builtin_datamodules();
   train::register_builtin_optimizers();
   train::register_builtin_schedulers();
+  register_builtin_callbacks();
 }
 
 void validate_training_job(const config::Node& resolved) {
@@ -68,6 +85,10 @@ void validate_training_job(const config::Node& resolved) {
   problems.collect([&] { registry<torch::optim::Optimizer>().validate_at(resolved, {"optimizer"}, problems); });
   if (resolved.contains("scheduler") && !resolved.find("scheduler")->is_null())
     problems.collect([&] { registry<train::LrScheduler>().validate_at(resolved, {"scheduler"}, problems); });
+  problems.collect([&] {
+    for (const std::string& name : callback_names(resolved))
+      registry<Callback>().validate_at(resolved, {"callbacks", name}, problems);
+  });
   problems.collect([&] { trainer_options(resolved); });
   problems.throw_if_any();
 }
@@ -104,7 +125,8 @@ JobResult run_training_job(const config::Node& resolved, const std::filesystem::
   auto tensorboard = std::make_shared<track::TensorBoardLogger>(run_dir / "tb");
   tensorboard->add_text("config", indent_as_markdown_code(config::to_yaml(resolved)));
   trainer.add_logger(tensorboard);
-  trainer.add_callback(std::make_shared<ProgressPrinter>());
+  for (const std::string& name : callback_names(resolved))
+    trainer.add_callback(instantiate_at<Callback>(resolved, {"callbacks", name}));
 
   trainer.fit(module, *data);
   JobResult result;

@@ -147,6 +147,7 @@ Metrics Trainer::evaluate(Module& module, data::BatchLoader* loader, Stage stage
 
 void Trainer::run_validation(Module& module, data::BatchLoader* val) {
   if (!val) return;
+  for (auto& callback : callbacks_) callback->on_validation_start(*this, module);
   Metrics metrics = evaluate(module, val, Stage::kValidate, batch_limit(options_.limit_val_batches, val->size()));
   if (metrics.empty()) return;
   metrics["epoch"] = static_cast<double>(epoch_);
@@ -193,14 +194,17 @@ void Trainer::train_epoch(Module& module, data::BatchLoader& train, data::BatchL
                 1, static_cast<std::int64_t>(std::floor(options_.val_check_interval * static_cast<double>(limit))));
   bool validate_this_epoch = options_.check_val_every_n_epoch && (epoch_ + 1) % *options_.check_val_every_n_epoch == 0;
   module.train();
-  module.log_sink_ = &train_logs_;
   const std::int64_t first = std::min(start_batch_, limit);
   start_batch_ = 0;
+  epoch_first_batch_ = first;
+  for (auto& callback : callbacks_) callback->on_train_epoch_start(*this, module);
+  module.log_sink_ = &train_logs_;
   train.start_epoch(epoch_, static_cast<std::size_t>(first));
   for (std::int64_t index = first; index < limit; ++index) {
     std::optional<data::Batch> batch = train.next();
     if (!batch) break;
     torch::Tensor loss = module.training_step(*batch, index);
+    last_loss_ = loss.detach();  // no sync: a progress bar reads it now and then
     if (accumulate > 1) loss = loss / static_cast<double>(accumulate);
     loss.backward();
     samples_seen_ += batch->input.size(0);
@@ -217,11 +221,15 @@ void Trainer::train_epoch(Module& module, data::BatchLoader& train, data::BatchL
       module.log_sink_ = &train_logs_;
     }
     if (stepped) {
-      // After this step's validation, so a resumed run has seen the same
-      // validations (and EarlyStopping the same history).
-      last_next_batch_ = index + 1;
-      maybe_save_checkpoint(module, opt, epoch_, last_next_batch_);
+      // After this step's validation, so a checkpoint written from here on
+      // resumes having seen the same validations (and EarlyStopping the same
+      // history).
+      resume_epoch_ = last ? epoch_ + 1 : epoch_;
+      resume_batch_ = last ? 0 : index + 1;
     }
+    module.log_sink_ = nullptr;
+    for (auto& callback : callbacks_) callback->on_train_batch_end(*this, module);
+    module.log_sink_ = &train_logs_;
     if (should_stop_) break;
   }
   module.log_sink_ = nullptr;
@@ -243,9 +251,10 @@ void Trainer::fit(Module& module, data::DataModule& data) {
       throw Error("no optimizer: the Module has no configure_optimizers and none was configured");
     opt = optimizer_factory_(module.parameters());
   }
+  batches_per_epoch_ = batch_limit(options_.limit_train_batches, train->size());
   const std::int64_t per_epoch =
-      (batch_limit(options_.limit_train_batches, train->size()) + options_.accumulate_grad_batches - 1) /
-      options_.accumulate_grad_batches;
+      (batches_per_epoch_ + options_.accumulate_grad_batches - 1) / options_.accumulate_grad_batches;
+  steps_per_epoch_ = per_epoch;
   total_steps_ =
       options_.max_steps >= 0 ? options_.max_steps : std::max<std::int64_t>(0, options_.max_epochs) * per_epoch;
   std::vector<double> base_lrs;
@@ -260,7 +269,12 @@ void Trainer::fit(Module& module, data::DataModule& data) {
   global_step_ = 0;
   samples_seen_ = 0;
   start_batch_ = 0;
-  last_checkpoint_step_ = -1;
+  resume_epoch_ = 0;
+  resume_batch_ = 0;
+  last_loss_ = torch::Tensor();
+  module_ = &module;
+  optimizer_ = opt.get();
+  add_default_checkpoint_callback();
   if (options_.resume) {
     std::filesystem::path where =
         *options_.resume == "last" ? checkpoint_root_ : std::filesystem::path(*options_.resume);
@@ -270,7 +284,10 @@ void Trainer::fit(Module& module, data::DataModule& data) {
       for (std::size_t g = 0; g < base_lrs.size(); ++g)
         opt->param_groups()[g].options().set_lr(lr_at(global_step_, base_lrs[g]));
     }
+    resume_epoch_ = epoch_;
+    resume_batch_ = start_batch_;
   }
+  fit_start_step_ = global_step_;
   for (auto& callback : callbacks_) callback->on_fit_start(*this, module);
   if (options_.num_sanity_val_steps != 0 && val && !options_.resume) {
     // Sanity check: catch a broken validation_step before hours of training.
@@ -283,11 +300,11 @@ void Trainer::fit(Module& module, data::DataModule& data) {
     train_epoch(module, *train, val.get(), *opt, lr_at, base_lrs);
     for (auto& callback : callbacks_) callback->on_train_epoch_end(*this, module);
     if (should_stop_) break;
-    save_checkpoint(module, *opt, epoch_ + 1, 0);  // the epoch is complete
   }
-  if (should_stop_) save_checkpoint(module, *opt, epoch_, last_next_batch_);
   if (!train_logs_.empty()) publish(train_logs_.take_means());
   for (auto& callback : callbacks_) callback->on_fit_end(*this, module);
+  module_ = nullptr;
+  optimizer_ = nullptr;
 }
 
 Metrics Trainer::validate(Module& module, data::DataModule& data) {
@@ -303,8 +320,10 @@ Metrics Trainer::test(Module& module, data::DataModule& data) {
   data.setup();
   std::unique_ptr<data::BatchLoader> test = data.test_loader();
   if (!test) throw Error("the DataModule has no test_loader");
+  for (auto& callback : callbacks_) callback->on_test_start(*this, module);
   Metrics metrics = evaluate(module, test.get(), Stage::kTest, batch_limit(options_.limit_test_batches, test->size()));
   publish(metrics);
+  for (auto& callback : callbacks_) callback->on_test_end(*this, module, metrics);
   return metrics;
 }
 

@@ -5,11 +5,13 @@
 //   optimizer.pt        LibTorch's own archive of the optimizer state
 //   rng.safetensors     every generator's state
 //   state.json          epoch, next batch, global step, samples, callback states
+#include <algorithm>
 #include <sstream>
 
 #include "kiln/error.h"
 #include "kiln/track/json.h"
 #include "kiln/train/checkpoint.h"
+#include "kiln/train/model_checkpoint.h"
 #include "kiln/train/rng_state.h"
 #include "kiln/train/trainer.h"
 
@@ -37,36 +39,58 @@ Trainer& Trainer::set_checkpoint_root(std::filesystem::path root) {
   return *this;
 }
 
-void Trainer::save_checkpoint(Module& module, torch::optim::Optimizer& opt, std::int64_t epoch,
-                              std::int64_t next_batch) {
+bool Trainer::can_checkpoint() const {
+  return module_ && optimizer_ && !checkpoint_root_.empty() && options_.enable_checkpointing &&
+         options_.fast_dev_run == 0;
+}
+
+void Trainer::add_default_checkpoint_callback() {
+  auto is_checkpoint = [](const std::shared_ptr<Callback>& c) { return dynamic_cast<ModelCheckpoint*>(c.get()); };
+  // Checkpoint callbacks run last, as in Lightning: a checkpoint written in
+  // a hook then records every other callback's state after that hook.
+  std::stable_partition(callbacks_.begin(), callbacks_.end(), [&](const auto& c) { return !is_checkpoint(c); });
   if (checkpoint_root_.empty() || !options_.enable_checkpointing || options_.fast_dev_run > 0) return;
-  if (last_checkpoint_step_ == global_step_) return;  // this step is saved already
+  if (std::none_of(callbacks_.begin(), callbacks_.end(), is_checkpoint))
+    callbacks_.push_back(std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{.save_last = true}));
+}
+
+std::filesystem::path Trainer::save_checkpoint(const std::string& name) {
+  if (!can_checkpoint()) return {};
   std::ostringstream optimizer_bytes;
-  torch::save(opt, optimizer_bytes);
+  torch::save(*optimizer_, optimizer_bytes);
   track::JsonValue state = track::JsonValue::object();
-  state.set("epoch", track::JsonValue::number(epoch));
-  state.set("next_batch", track::JsonValue::number(next_batch));
+  state.set("epoch", track::JsonValue::number(resume_epoch_));
+  state.set("next_batch", track::JsonValue::number(resume_batch_));
   state.set("global_step", track::JsonValue::number(global_step_));
   state.set("samples_seen", track::JsonValue::number(samples_seen_));
   track::JsonValue callbacks = track::JsonValue::array();
   for (const auto& callback : callbacks_) callbacks.push_back(track::JsonValue::string(callback->state_dict()));
   state.set("callbacks", std::move(callbacks));
 
-  train::CheckpointWriter writer(
-      checkpoint_root_, global_step_,
-      train::CheckpointOptions{.keep_last_k = static_cast<int>(options_.checkpoint_keep_last_k)});
-  writer.add_tensors("model", module_tensors(module));
+  train::CheckpointWriter writer(checkpoint_root_, global_step_, train::CheckpointOptions{.name = name});
+  writer.add_tensors("model", module_tensors(*module_));
   writer.add_text("optimizer.pt", optimizer_bytes.str());
   writer.add_tensors("rng", train::rng_state_to_tensors(train::capture_rng_state()));
   writer.add_text("state.json", track::to_json(state, 2));
-  writer.commit();
-  last_checkpoint_step_ = global_step_;
+  return writer.commit();
 }
 
-void Trainer::maybe_save_checkpoint(Module& module, torch::optim::Optimizer& opt, std::int64_t epoch,
-                                    std::int64_t next_batch) {
-  std::int64_t every = options_.checkpoint_every_n_steps;
-  if (every > 0 && global_step_ % every == 0) save_checkpoint(module, opt, epoch, next_batch);
+bool Trainer::remove_checkpoint(const std::string& name) {
+  namespace fs = std::filesystem;
+  if (checkpoint_root_.empty() || !train::is_valid_checkpoint_dir_name(name)) return false;
+  const fs::path dir = checkpoint_root_ / name;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return false;
+  std::optional<fs::path> last = train::find_checkpoint(checkpoint_root_);
+  if (last && last->filename() == name) return false;
+  // Renamed first, so a crash mid-removal leaves a .tmp-* entry (ignored,
+  // then cleaned by the next commit), never a half-deleted checkpoint.
+  const fs::path doomed = checkpoint_root_ / (".tmp-removed-" + name);
+  fs::rename(dir, doomed, ec);
+  if (ec) throw IoError("cannot remove checkpoint '" + dir.string() + "': " + ec.message());
+  fs::remove_all(doomed, ec);
+  if (ec) throw IoError("cannot remove '" + doomed.string() + "': " + ec.message());
+  return true;
 }
 
 std::int64_t Trainer::resume_from(const std::filesystem::path& where, Module& module, torch::optim::Optimizer& opt) {
@@ -102,7 +126,6 @@ std::int64_t Trainer::resume_from(const std::filesystem::path& where, Module& mo
                   (callbacks && callbacks->is_array() ? std::to_string(callbacks->items().size()) : std::string("no")) +
                   " callback states, this Trainer has " + std::to_string(callbacks_.size()) + " callbacks");
   for (std::size_t i = 0; i < callbacks_.size(); ++i) callbacks_[i]->load_state_dict(callbacks->items()[i].text());
-  last_checkpoint_step_ = global_step_;
   return required_int(state, "next_batch", dir);
 }
 

@@ -139,9 +139,20 @@ TEST_F(Cli, TrainWritesMetricsAsJsonLines) {
 }
 
 // The SHA-256 of model.safetensors in the checkpoint of `step` in `run`.
+// The step of the checkpoint `last` names in run's checkpoints ("epoch=1-step=12" -> 12), or -1.
+long last_step(const fs::path& run) {
+  std::error_code ec;
+  if (!fs::is_regular_file(run / "checkpoints" / "last", ec)) return -1;
+  std::string name = read_file(run / "checkpoints" / "last");
+  std::size_t at = name.find("step=");
+  return at == std::string::npos ? -1 : std::atol(name.c_str() + at + 5);
+}
+
+// The model's SHA-256 in the newest checkpoint, which must be at `step`.
 std::string model_hash(const fs::path& run, int step) {
-  char name[32];
-  std::snprintf(name, sizeof name, "step-%08d", step);
+  if (last_step(run) != step) return "the newest checkpoint is not at step " + std::to_string(step);
+  std::string name = read_file(run / "checkpoints" / "last");
+  while (!name.empty() && name.back() == '\n') name.pop_back();
   std::string manifest = read_file(run / "checkpoints" / name / "checkpoint.json");
   std::size_t part = manifest.find("\"model.safetensors\"");
   std::size_t hash = manifest.find("\"sha256\": \"", part);
@@ -166,7 +177,7 @@ TEST_F(Cli, ResumedRunsEndBitwiseIdenticalToAnUninterruptedRun) {
                                            "trainer.limit_val_batches=2",
                                            "trainer.limit_test_batches=2",
                                            "trainer.num_sanity_val_steps=0",
-                                           "trainer.checkpoint_every_n_steps=3"};
+                                           "callbacks.model_checkpoint.every_n_train_steps=3"};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> args = common;
     args.insert(args.end(), extra.begin(), extra.end());
@@ -201,8 +212,7 @@ TEST_F(Cli, ResumedRunsEndBitwiseIdenticalToAnUninterruptedRun) {
   for (int i = 0; i < 600 && killed.empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     fs::path candidate = only_run_other_than(runs(), {straight, interrupted});
-    std::error_code ec;
-    if (!candidate.empty() && fs::exists(candidate / "checkpoints" / "step-00000006", ec)) killed = candidate;
+    if (!candidate.empty() && last_step(candidate) >= 6) killed = candidate;
   }
   kill(pid, SIGKILL);
   int status = 0;
@@ -212,6 +222,16 @@ TEST_F(Cli, ResumedRunsEndBitwiseIdenticalToAnUninterruptedRun) {
   Result after_kill = kiln(with({"trainer.max_steps=20", "trainer.resume=" + killed.string()}));
   ASSERT_EQ(after_kill.exit_code, 0) << after_kill.err;
   EXPECT_EQ(model_hash(killed, 20), expected);
+}
+
+TEST_F(Cli, CallbacksFromConfigAreCheckedBeforeAnythingRuns) {
+  Result typo = kiln({"train", "+callbacks.model_checkpoint.save_top_kk=2"});
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.err.find("did you mean 'callbacks.model_checkpoint.save_top_k'"), std::string::npos) << typo.err;
+  Result unknown = kiln({"train", "callbacks.lr_monitor._target_=lr_monitor"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown callback 'lr_monitor'"), std::string::npos) << unknown.err;
+  EXPECT_FALSE(fs::exists(dir_ / "runs"));
 }
 
 TEST_F(Cli, ResumeWithNothingToResumeIsAConfigError) {

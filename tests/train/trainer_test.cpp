@@ -9,6 +9,7 @@
 
 #include "kiln/config/error.h"
 #include "kiln/train/checkpoint.h"
+#include "kiln/train/model_checkpoint.h"
 
 namespace kiln {
 namespace {
@@ -273,7 +274,6 @@ TEST(Trainer, ResumedFitEndsBitwiseIdenticalToAnUninterruptedOne) {
     TrainerOptions o = quiet();
     o.max_epochs = 10;
     o.max_steps = max_steps;
-    o.checkpoint_every_n_steps = 7;
     o.val_check_interval = 0.5;
     return o;
   };
@@ -283,6 +283,8 @@ TEST(Trainer, ResumedFitEndsBitwiseIdenticalToAnUninterruptedOne) {
       return std::make_shared<torch::optim::Adam>(p, torch::optim::AdamOptions(0.01));
     });
     t->set_checkpoint_root(dir);
+    t->add_callback(std::make_shared<ModelCheckpoint>(
+        ModelCheckpointOptions{.save_last = true, .every_n_train_steps = 7, .every_n_epochs = 1}));
     t->add_callback(std::make_shared<EarlyStopping>(EarlyStoppingOptions{.monitor = "val/loss", .patience = 100}));
     return t;
   };

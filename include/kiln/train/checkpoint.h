@@ -71,14 +71,23 @@ std::string checkpoint_dir_name(std::int64_t step);
 // The step named by a checkpoint directory name exactly as
 // checkpoint_dir_name writes it; nullopt for anything else.
 std::optional<std::int64_t> parse_checkpoint_dir_name(std::string_view name);
+// Whether `name` may name a checkpoint directory (CheckpointOptions::name):
+// 1 to 128 characters from [A-Za-z0-9._=-], not starting with '.' or '-',
+// and not "last" or "latest". ModelCheckpoint's names ("epoch=3-step=1200")
+// and checkpoint_dir_name's are.
+bool is_valid_checkpoint_dir_name(std::string_view name);
 
 struct CheckpointOptions {
   // File system, clock and entropy; nullptr means Env::Default(). Must
   // outlive the writer.
   Env* env = nullptr;
   // After a commit, keep the checkpoints with the k highest steps (and
-  // always the one `last` names); 0 keeps every checkpoint.
+  // always the one `last` names); 0 keeps every checkpoint. Only directories
+  // named like checkpoint_dir_name are pruned.
   int keep_last_k = 0;
+  // The directory's name under root; empty: checkpoint_dir_name(step). Must
+  // pass is_valid_checkpoint_dir_name (else the writer throws kiln::Error).
+  std::string name;
 };
 
 // Writes one checkpoint. Nothing touches the disk before the first add_*.
@@ -110,9 +119,10 @@ class CheckpointWriter {
   CheckpointWriter& add_text(const std::string& name, std::string_view text);
 
   // Makes the checkpoint durable and points `last` at it (protocol above).
-  // Returns <root>/step-<step>. An existing step-<step> directory is replaced
-  // unless `last` names it (then kiln::Error: a resumed run re-saving the
-  // step it resumed from must not put that checkpoint at risk).
+  // Returns <root>/<name> (step-<step> by default). An existing directory of
+  // that name is replaced unless `last` names it (then kiln::Error: a resumed
+  // run re-saving the step it resumed from must not put that checkpoint at
+  // risk).
   std::filesystem::path commit();
 
   std::int64_t step() const { return step_; }
@@ -128,6 +138,7 @@ class CheckpointWriter {
 
   std::filesystem::path root_;
   std::int64_t step_;
+  std::string name_;
   CheckpointOptions options_;
   Env& env_;
   std::filesystem::path temp_;  // empty until the first part, and after commit
@@ -186,7 +197,8 @@ class Checkpoint {
 
 // Resolves `where` to a checkpoint directory, first rule that applies:
 //   <root>/last      the directory the pointer file names
-//   <root>/latest    the committed checkpoint with the highest step
+//   <root>/latest    the committed checkpoint with the highest step (by its
+//                    manifest, so any directory name counts)
 //   a directory holding checkpoint.json: itself (step-00001234, or a copy)
 //   any other directory: a root, as <dir>/last
 // Returns nullopt when there is nothing to resume from: `where` does not

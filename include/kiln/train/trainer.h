@@ -59,6 +59,10 @@ class Trainer {
   // A checkpoint holds the weights, optimizer state, every RNG state, the
   // data position, counters and callback states: fit resumed from it (option
   // `resume`) ends bitwise identical, on CPU, to a fit never interrupted.
+  // When and which checkpoints are written is ModelCheckpoint's decision;
+  // with enable_checkpointing and no ModelCheckpoint added, fit adds
+  // ModelCheckpoint(save_last=true) (one checkpoint per epoch, the newest kept).
+  // As in Lightning, fit runs ModelCheckpoints after the other callbacks.
   Trainer& set_checkpoint_root(std::filesystem::path root);
 
   void fit(Module& module, data::DataModule& data);
@@ -80,6 +84,41 @@ class Trainer {
   // Ends fit after the current step (EarlyStopping uses this).
   void request_stop() { should_stop_ = true; }
   bool stop_requested() const { return should_stop_; }
+  // Training batches per epoch (after limit_train_batches), and optimizer steps per epoch.
+  std::int64_t batches_per_epoch() const { return batches_per_epoch_; }
+  std::int64_t steps_per_epoch() const { return steps_per_epoch_; }
+  // The batch the current epoch started at (> 0 in the epoch a resume continues).
+  std::int64_t epoch_first_batch() const { return epoch_first_batch_; }
+  // The global step this fit started at (> 0 after a resume).
+  std::int64_t fit_start_step() const { return fit_start_step_; }
+  // The optimizer of the running fit (nullptr outside fit).
+  torch::optim::Optimizer* optimizer() const { return optimizer_; }
+  // The latest training batch's loss, undivided by accumulation, as a
+  // tensor; reading its value (.item()) is a host sync, so callbacks read it
+  // only now and then. Undefined before the first batch.
+  const torch::Tensor& last_loss() const { return last_loss_; }
+  // Sends metrics to the loggers at the current global step, and into
+  // callback_metrics (LearningRateMonitor uses this).
+  void log_metrics(const Metrics& metrics) { publish(metrics); }
+
+  // --- checkpoints, for callbacks (ModelCheckpoint) ---
+  // Whether save_checkpoint writes: inside fit, with a checkpoint root,
+  // enable_checkpointing on and no fast_dev_run.
+  bool can_checkpoint() const;
+  const std::filesystem::path& checkpoint_root() const { return checkpoint_root_; }
+  // Writes the fit's state now as the verified, atomic checkpoint directory
+  // <checkpoint root>/<name> (checkpoint.h) and points `last` at it. Call it
+  // from on_train_batch_end, on_train_epoch_end or on_fit_end: a fit resumed
+  // from it continues right after that point, bitwise as if never stopped.
+  // `name` must pass train::is_valid_checkpoint_dir_name. Every callback's
+  // state_dict() is taken now, so update your own state before calling.
+  // Returns the directory, or an empty path when !can_checkpoint().
+  // Throws kiln::IoError (disk) or kiln::Error (a bad name, or re-saving the
+  // directory `last` names).
+  std::filesystem::path save_checkpoint(const std::string& name);
+  // Removes <checkpoint root>/<name> unless `last` names it (false then, or
+  // when it does not exist). Throws kiln::IoError when removal fails.
+  bool remove_checkpoint(const std::string& name);
 
  private:
   enum class Stage { kValidate, kTest };
@@ -92,11 +131,10 @@ class Trainer {
   void run_validation(Module& module, data::BatchLoader* val);
   void publish(const Metrics& metrics);
   bool out_of_time() const;
-  // Checkpoint after an optimizer step; training goes on at batch
-  // `next_batch` of epoch `epoch`. At most one checkpoint per step.
-  void save_checkpoint(Module& module, torch::optim::Optimizer& opt, std::int64_t epoch, std::int64_t next_batch);
-  // save_checkpoint when checkpoint_every_n_steps says so.
-  void maybe_save_checkpoint(Module& module, torch::optim::Optimizer& opt, std::int64_t epoch, std::int64_t next_batch);
+  // Moves ModelCheckpoints after the other callbacks (Lightning's order),
+  // then adds ModelCheckpoint(save_last=true) when checkpointing is on and
+  // none was added (Lightning's default).
+  void add_default_checkpoint_callback();
   // Restores everything save_checkpoint wrote; returns the batch to start the epoch at.
   std::int64_t resume_from(const std::filesystem::path& where, Module& module, torch::optim::Optimizer& opt);
 
@@ -116,9 +154,18 @@ class Trainer {
   Metrics callback_metrics_;
   LogBuffer train_logs_;
   std::filesystem::path checkpoint_root_;
-  std::int64_t last_checkpoint_step_ = -1;
-  std::int64_t start_batch_ = 0;      // where the first epoch of this fit begins (after a resume)
-  std::int64_t last_next_batch_ = 0;  // the batch after the last optimizer step, for a final checkpoint
+  std::int64_t start_batch_ = 0;  // where the first epoch of this fit begins (after a resume)
+  // Where training goes on after the latest optimizer step (what a
+  // checkpoint written now records): batch resume_batch_ of epoch resume_epoch_.
+  std::int64_t resume_epoch_ = 0;
+  std::int64_t resume_batch_ = 0;
+  std::int64_t batches_per_epoch_ = 0;
+  std::int64_t steps_per_epoch_ = 0;
+  std::int64_t fit_start_step_ = 0;
+  std::int64_t epoch_first_batch_ = 0;
+  Module* module_ = nullptr;                      // during fit
+  torch::optim::Optimizer* optimizer_ = nullptr;  // during fit
+  torch::Tensor last_loss_;
 };
 
 }  // namespace kiln

@@ -32,11 +32,11 @@ struct TrainerOptions {
   std::string precision = "32";     // "32" | "bf16-mixed" | "16-mixed"
   std::string accelerator = "cpu";  // "cpu" | "cuda" | "auto"
   std::int64_t devices = 1;
-  std::optional<std::int64_t> num_threads;    // intra-op threads; null: the cores available to the process
-  bool enable_checkpointing = true;           // write checkpoints (where the job gives a directory)
-  std::int64_t checkpoint_every_n_steps = 0;  // also every N optimizer steps; 0: at each epoch end only
-  std::int64_t checkpoint_keep_last_k = 3;    // older checkpoints are removed; 0: keep all
-  std::optional<std::string> resume;          // "last" or a checkpoint / run directory
+  std::optional<std::int64_t> num_threads;  // intra-op threads; null: the cores available to the process
+  // Write checkpoints (where the job gives a directory); without a
+  // ModelCheckpoint callback, fit adds ModelCheckpoint(save_last=true).
+  bool enable_checkpointing = true;
+  std::optional<std::string> resume;  // "last" or a checkpoint / run directory
 };
 
 inline config::Schema<TrainerOptions> trainer_options_schema() {
@@ -68,11 +68,8 @@ inline config::Schema<TrainerOptions> trainer_options_schema() {
   s.field("accelerator", &T::accelerator).doc("device kind").choices({"cpu", "cuda", "auto"});
   s.field("devices", &T::devices).doc("processes (one per device) to train with").min(1);
   s.field("num_threads", &T::num_threads).doc("intra-op threads (null: the cores available to the process)").min(1);
-  s.field("enable_checkpointing", &T::enable_checkpointing).doc("write checkpoints to <run>/checkpoints");
-  s.field("checkpoint_every_n_steps", &T::checkpoint_every_n_steps)
-      .doc("also checkpoint every N optimizer steps (0: at each epoch end only)")
-      .min(0);
-  s.field("checkpoint_keep_last_k", &T::checkpoint_keep_last_k).doc("checkpoints kept (0: all)").min(0);
+  s.field("enable_checkpointing", &T::enable_checkpointing)
+      .doc("write checkpoints to <run>/checkpoints (callbacks.model_checkpoint decides when)");
   s.field("resume", &T::resume).doc("continue from 'last' (this run's latest checkpoint) or a checkpoint/run path");
   return s;
 }
