@@ -5,6 +5,9 @@
 #include "kiln/data/data_module.h"
 #include "kiln/models/network.h"
 #include "kiln/train/classification.h"
+#include "kiln/train/losses.h"
+#include "kiln/train/metrics.h"
+#include "kiln/train/module_kind.h"
 #include "kiln/train/optim.h"
 #include "kiln/train/scheduler.h"
 #include "kiln/train/trainer.h"
@@ -27,6 +30,17 @@ TrainerOptions trainer_options(const config::Node& root) {
   return trainer_options_schema().bind(node ? *node : empty, {"trainer"});
 }
 
+// The Module from the `module` section; `{_target_: classification}` when
+// the section is absent or null.
+std::shared_ptr<Module> build_module(const config::Node& root, std::shared_ptr<models::Network> network) {
+  const config::Node* node = root.find("module");
+  if (node && !node->is_null()) return instantiate_at<Module>(root, {"module"}, std::move(network));
+  config::Node fallback = config::Node::map();
+  fallback.set("_target_", config::Node::string("classification"));
+  fallback.set_source_recursive(config::Source::generated("the default module"));
+  return instantiate<Module>(fallback, std::move(network));
+}
+
 std::uint64_t seed_of(const config::Node& root) {
   const config::Node* seed = root.find("seed");
   return seed && seed->kind() == config::Kind::kInt ? static_cast<std::uint64_t>(seed->as_int()) : 42;
@@ -39,6 +53,9 @@ void register_builtin_factories() {
   data::register_builtin_datamodules();
   train::register_builtin_optimizers();
   train::register_builtin_schedulers();
+  train::register_builtin_losses();
+  train::register_builtin_metrics();
+  register_builtin_modules();
 }
 
 void validate_training_job(const config::Node& resolved) {
@@ -49,6 +66,8 @@ void validate_training_job(const config::Node& resolved) {
   problems.collect([&] { registry<torch::optim::Optimizer>().validate_at(resolved, {"optimizer"}, problems); });
   if (resolved.contains("scheduler") && !resolved.find("scheduler")->is_null())
     problems.collect([&] { registry<train::LrScheduler>().validate_at(resolved, {"scheduler"}, problems); });
+  if (resolved.contains("module") && !resolved.find("module")->is_null())
+    problems.collect([&] { registry<Module>().validate_at(resolved, {"module"}, problems); });
   problems.collect([&] { trainer_options(resolved); });
   problems.throw_if_any();
 }
@@ -58,7 +77,8 @@ JobResult run_training_job(const config::Node& resolved, const std::filesystem::
   seed_everything(seed_of(resolved));
   subtree(resolved, "model");
   std::shared_ptr<models::Network> network = instantiate_at<models::Network>(resolved, {"model"});
-  ClassificationModule module(network);
+  std::shared_ptr<Module> module_ptr = build_module(resolved, network);
+  Module& module = *module_ptr;
   subtree(resolved, "data");
   std::shared_ptr<data::DataModule> data = instantiate_at<data::DataModule>(resolved, {"data"});
   auto optimizer = partial<torch::optim::Optimizer>(subtree(resolved, "optimizer"), {"optimizer"});
