@@ -68,7 +68,9 @@ void validate_training_job(const config::Node& resolved) {
     problems.collect([&] { registry<train::LrScheduler>().validate_at(resolved, {"scheduler"}, problems); });
   if (resolved.contains("module") && !resolved.find("module")->is_null())
     problems.collect([&] { registry<Module>().validate_at(resolved, {"module"}, problems); });
-  problems.collect([&] { trainer_options(resolved); });
+  // Building a Trainer checks what the schema cannot: max_time's format,
+  // 16-mixed without CUDA, a cuda accelerator without a device.
+  problems.collect([&] { Trainer trainer(trainer_options(resolved)); });
   problems.throw_if_any();
 }
 

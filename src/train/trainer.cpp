@@ -8,7 +8,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
+#include <typeinfo>
 
 #include "kiln/config/error.h"
 #include "kiln/error.h"

@@ -1,7 +1,9 @@
 // overfit_batches, predict, precision (bf16-mixed on CPU, 16-mixed and
 // accelerators), and the module kind built from config.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <set>
 
 #include "kiln/config/error.h"
@@ -414,6 +416,39 @@ TEST(GpuTrainer, SixteenMixedFitUsesTheGradScalerAndLearns) {
   EXPECT_EQ(module.logits_dtype, torch::kHalf);
   EXPECT_EQ(module.fc->weight.scalar_type(), torch::kFloat);
   EXPECT_LT(module.losses.back(), module.losses.front());
+}
+
+TEST(GpuTrainer, SixteenMixedCheckpointRestoresTheGradScaler) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "needs a CUDA device (none in this build machine)";
+  namespace fs = std::filesystem;
+  fs::path root = fs::temp_directory_path() / ("kiln_scaler_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  TrainerOptions o = quiet();
+  o.max_epochs = 1;
+  o.accelerator = "cuda";
+  o.precision = "16-mixed";
+  seed_everything(10);
+  Recorder first;
+  Blobs data;
+  Trainer a = make_trainer(o);
+  a.set_checkpoint_root(root);
+  a.fit(first, data);
+  Recorder second;
+  o.max_epochs = 2;
+  o.resume = "last";
+  // What the resumed fit starts from (on_fit_start runs after the resume).
+  struct AtStart final : Callback {
+    void on_fit_start(Trainer& trainer, Module&) override { state = trainer.grad_scaler()->state(); }
+    GradScaler::State state{-1.0, -1};
+  };
+  auto at_start = std::make_shared<AtStart>();
+  Trainer b = make_trainer(o);
+  b.set_checkpoint_root(root);
+  b.add_callback(at_start);
+  b.fit(second, data);
+  EXPECT_EQ(at_start->state.scale, a.grad_scaler()->get_scale());
+  EXPECT_EQ(at_start->state.growth_tracker, a.grad_scaler()->growth_tracker());
+  fs::remove_all(root);
 }
 
 TEST(GpuTrainer, Bf16MixedOnCuda) {
