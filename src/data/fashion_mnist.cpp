@@ -166,10 +166,10 @@ void FashionMnistDataModule::setup() {
 }
 
 std::unique_ptr<BatchLoader> FashionMnistDataModule::make_loader(const Split& split, std::int64_t batch_size,
-                                                                 bool train) const {
+                                                                 bool train, bool shuffle) const {
   TensorBatchLoaderOptions o;
   o.batch_size = static_cast<std::size_t>(batch_size);
-  o.shuffle = train && options_.shuffle;
+  o.shuffle = shuffle;
   o.seed = options_.seed;
   o.drop_last = train && options_.drop_last;
   o.prefetch = static_cast<std::size_t>(options_.num_workers);
@@ -186,19 +186,26 @@ std::unique_ptr<BatchLoader> FashionMnistDataModule::make_loader(const Split& sp
 
 std::unique_ptr<BatchLoader> FashionMnistDataModule::train_loader() {
   setup();
-  return make_loader(train_, options_.batch_size, true);
+  return make_loader(train_, options_.batch_size, true, options_.shuffle);
+}
+
+std::unique_ptr<BatchLoader> FashionMnistDataModule::sequential_train_loader() {
+  setup();
+  return make_loader(train_, options_.batch_size, true, false);
 }
 
 std::unique_ptr<BatchLoader> FashionMnistDataModule::val_loader() {
   setup();
   if (val_.images.size(0) == 0) return nullptr;
-  return make_loader(val_, options_.eval_batch_size, false);
+  return make_loader(val_, options_.eval_batch_size, false, false);
 }
 
 std::unique_ptr<BatchLoader> FashionMnistDataModule::test_loader() {
   setup();
-  return make_loader(test_, options_.eval_batch_size, false);
+  return make_loader(test_, options_.eval_batch_size, false, false);
 }
+
+std::unique_ptr<BatchLoader> FashionMnistDataModule::predict_loader() { return test_loader(); }
 
 std::vector<DataFile> FashionMnistDataModule::files() const { return stat_files(options_.root); }
 

@@ -15,6 +15,9 @@
 #include "kiln/track/tensorboard.h"
 #include "kiln/train/callbacks.h"
 #include "kiln/train/classification.h"
+#include "kiln/train/losses.h"
+#include "kiln/train/metrics.h"
+#include "kiln/train/module_kind.h"
 #include "kiln/train/optim.h"
 #include "kiln/train/scheduler.h"
 #include "kiln/train/trainer.h"
@@ -62,6 +65,17 @@ std::vector<std::string> callback_names(const config::Node& root) {
   return names;
 }
 
+// The Module from the `module` section; `{_target_: classification}` when
+// the section is absent or null.
+std::shared_ptr<Module> build_module(const config::Node& root, std::shared_ptr<models::Network> network) {
+  const config::Node* node = root.find("module");
+  if (node && !node->is_null()) return instantiate_at<Module>(root, {"module"}, std::move(network));
+  config::Node fallback = config::Node::map();
+  fallback.set("_target_", config::Node::string("classification"));
+  fallback.set_source_recursive(config::Source::generated("the default module"));
+  return instantiate<Module>(fallback, std::move(network));
+}
+
 std::uint64_t seed_of(const config::Node& root) {
   const config::Node* seed = root.find("seed");
   return seed && seed->kind() == config::Kind::kInt ? static_cast<std::uint64_t>(seed->as_int()) : 42;
@@ -75,6 +89,9 @@ void register_builtin_factories() {
   train::register_builtin_optimizers();
   train::register_builtin_schedulers();
   register_builtin_callbacks();
+  train::register_builtin_losses();
+  train::register_builtin_metrics();
+  register_builtin_modules();
 }
 
 void validate_training_job(const config::Node& resolved) {
@@ -89,7 +106,11 @@ void validate_training_job(const config::Node& resolved) {
     for (const std::string& name : callback_names(resolved))
       registry<Callback>().validate_at(resolved, {"callbacks", name}, problems);
   });
-  problems.collect([&] { trainer_options(resolved); });
+  if (resolved.contains("module") && !resolved.find("module")->is_null())
+    problems.collect([&] { registry<Module>().validate_at(resolved, {"module"}, problems); });
+  // Building a Trainer checks what the schema cannot: max_time's format,
+  // 16-mixed without CUDA, a cuda accelerator without a device.
+  problems.collect([&] { Trainer trainer(trainer_options(resolved)); });
   problems.throw_if_any();
 }
 
@@ -98,7 +119,8 @@ JobResult run_training_job(const config::Node& resolved, const std::filesystem::
   seed_everything(seed_of(resolved));
   subtree(resolved, "model");
   std::shared_ptr<models::Network> network = instantiate_at<models::Network>(resolved, {"model"});
-  ClassificationModule module(network);
+  std::shared_ptr<Module> module_ptr = build_module(resolved, network);
+  Module& module = *module_ptr;
   subtree(resolved, "data");
   std::shared_ptr<data::DataModule> data = instantiate_at<data::DataModule>(resolved, {"data"});
   auto optimizer = partial<torch::optim::Optimizer>(subtree(resolved, "optimizer"), {"optimizer"});

@@ -15,10 +15,17 @@ void LogBuffer::add(const std::string& name, const torch::Tensor& value, std::in
   }
 }
 
+void LogBuffer::add_metric(const std::string& name, train::Metric* metric) { metrics_[name] = metric; }
+
 Metrics LogBuffer::take_means() {
   Metrics out;
   for (auto& [name, sum] : sums_) out[name] = sum.first.item<double>() / static_cast<double>(sum.second);
+  for (auto& [name, metric] : metrics_) {
+    out[name] = metric->compute();
+    metric->reset();
+  }
   sums_.clear();
+  metrics_.clear();
   return out;
 }
 
@@ -28,6 +35,14 @@ torch::Tensor Module::predict_step(const data::Batch& batch, std::int64_t batch_
 
 void Module::log(const std::string& name, const torch::Tensor& value, std::int64_t batch_size) {
   if (log_sink_) log_sink_->add(name, value, batch_size);
+}
+
+void Module::log(const std::string& name, train::Metric& metric) {
+  if (log_sink_) {
+    log_sink_->add_metric(name, &metric);
+  } else {
+    metric.reset();
+  }
 }
 
 void Module::log(const std::string& name, double value, std::int64_t batch_size) {

@@ -3,11 +3,14 @@
 // except at logging steps.
 #include "kiln/train/trainer.h"
 
+#include <cxxabi.h>
 #include <sched.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
+#include <typeinfo>
 
 #include "kiln/config/error.h"
 #include "kiln/error.h"
@@ -44,6 +47,25 @@ double parse_max_time(const std::string& text) {
   return seconds;
 }
 
+// The dynamic type of `object`, readable ("kiln::data::FashionMnistDataModule").
+template <class T>
+std::string type_name(const T& object) {
+  int status = 0;
+  char* name = abi::__cxa_demangle(typeid(object).name(), nullptr, nullptr, &status);
+  std::string out = status == 0 && name ? name : typeid(object).name();
+  std::free(name);
+  return out;
+}
+
+// Moves `module` to `device` unless it is there already (the common CPU
+// case then leaves the parameters untouched).
+void place(torch::nn::Module& module, const torch::Device& device) {
+  for (const torch::Tensor& t : module.parameters())
+    if (t.device() != device) return module.to(device);
+  for (const torch::Tensor& t : module.buffers())
+    if (t.device() != device) return module.to(device);
+}
+
 }  // namespace
 
 void seed_everything(std::uint64_t seed) {
@@ -58,12 +80,23 @@ int available_cores() {
 }
 
 Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
-  if (options_.precision != "32")
-    throw option_error("precision", "'" + options_.precision +
-                                        "' is not available in this build yet; use \"32\" (mixed precision comes with "
-                                        "the GPU work)");
   if (options_.accelerator == "cuda" && !torch::cuda::is_available())
     throw option_error("accelerator", "'cuda' was asked for but no CUDA device is available");
+  const bool cuda = options_.accelerator == "cuda" || (options_.accelerator == "auto" && torch::cuda::is_available());
+  device_ = cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  try {
+    precision_ = train::parse_precision(options_.precision);
+  } catch (const Error& e) {
+    throw option_error("precision", e.what());
+  }
+  if (precision_ == train::Precision::k16Mixed) {
+    if (!cuda)
+      throw config::ConfigError(config::Diagnostic{
+          "trainer.precision", config::Source::generated("trainer options"),
+          "'16-mixed' needs CUDA (float16 autocast with a gradient scaler), but this run's accelerator is cpu",
+          "use precision=bf16-mixed on CPU, or accelerator=cuda on a machine with a GPU"});
+    scaler_ = std::make_unique<GradScaler>();
+  }
   if (options_.devices != 1)
     throw option_error("devices", "training on " + std::to_string(options_.devices) +
                                       " devices needs the distributed launcher, which is not in this build yet");
@@ -114,6 +147,23 @@ std::int64_t Trainer::batch_limit(double limit, std::size_t available) const {
   return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::floor(limit * static_cast<double>(n))));
 }
 
+std::int64_t Trainer::train_limit(std::size_t available) const {
+  if (options_.overfit_batches > 0 && options_.fast_dev_run == 0)
+    return batch_limit(options_.overfit_batches, available);
+  return batch_limit(options_.limit_train_batches, available);
+}
+
+std::int64_t Trainer::val_limit(std::size_t available) const {
+  if (options_.overfit_batches > 0 && options_.fast_dev_run == 0)
+    return batch_limit(options_.overfit_batches, available);
+  return batch_limit(options_.limit_val_batches, available);
+}
+
+data::Batch Trainer::to_device(data::Batch batch) const {
+  if (device_.is_cpu()) return batch;
+  return data::Batch{batch.input.to(device_, /*non_blocking=*/true), batch.target.to(device_, /*non_blocking=*/true)};
+}
+
 void Trainer::publish(const Metrics& metrics) {
   if (metrics.empty()) return;
   for (const auto& [name, value] : metrics) callback_metrics_[name] = value;
@@ -133,10 +183,12 @@ Metrics Trainer::evaluate(Module& module, data::BatchLoader* loader, Stage stage
   while (index < limit) {
     std::optional<data::Batch> batch = loader->next();
     if (!batch) break;
+    data::Batch on_device = to_device(std::move(*batch));
+    train::AutocastGuard autocast(precision_, device_);
     if (stage == Stage::kValidate) {
-      module.validation_step(*batch, index);
+      module.validation_step(on_device, index);
     } else {
-      module.test_step(*batch, index);
+      module.test_step(on_device, index);
     }
     ++index;
   }
@@ -148,7 +200,7 @@ Metrics Trainer::evaluate(Module& module, data::BatchLoader* loader, Stage stage
 void Trainer::run_validation(Module& module, data::BatchLoader* val) {
   if (!val) return;
   for (auto& callback : callbacks_) callback->on_validation_start(*this, module);
-  Metrics metrics = evaluate(module, val, Stage::kValidate, batch_limit(options_.limit_val_batches, val->size()));
+  Metrics metrics = evaluate(module, val, Stage::kValidate, val_limit(val->size()));
   if (metrics.empty()) return;
   metrics["epoch"] = static_cast<double>(epoch_);
   publish(metrics);
@@ -158,6 +210,7 @@ void Trainer::run_validation(Module& module, data::BatchLoader* val) {
 void Trainer::optimizer_step(Module& module, torch::optim::Optimizer& opt,
                              const std::function<double(std::int64_t, double)>& lr_at,
                              const std::vector<double>& base_lrs) {
+  if (scaler_) scaler_->unscale_(opt);  // clip (and step) the true gradients
   if (options_.gradient_clip_val) {
     if (options_.gradient_clip_algorithm == "norm") {
       torch::nn::utils::clip_grad_norm_(module.parameters(), *options_.gradient_clip_val);
@@ -165,7 +218,12 @@ void Trainer::optimizer_step(Module& module, torch::optim::Optimizer& opt,
       torch::nn::utils::clip_grad_value_(module.parameters(), *options_.gradient_clip_val);
     }
   }
-  opt.step();
+  if (scaler_) {
+    scaler_->step(opt);  // skipped when a gradient is inf/NaN
+    scaler_->update();
+  } else {
+    opt.step();
+  }
   opt.zero_grad();
   ++global_step_;
   if (lr_at) {
@@ -184,7 +242,7 @@ void Trainer::optimizer_step(Module& module, torch::optim::Optimizer& opt,
 void Trainer::train_epoch(Module& module, data::BatchLoader& train, data::BatchLoader* val,
                           torch::optim::Optimizer& opt, const std::function<double(std::int64_t, double)>& lr_at,
                           const std::vector<double>& base_lrs) {
-  const std::int64_t limit = batch_limit(options_.limit_train_batches, train.size());
+  const std::int64_t limit = train_limit(train.size());
   const std::int64_t accumulate = options_.accumulate_grad_batches;
   // Validation inside the epoch: a fraction of it, or every N batches.
   std::int64_t val_every =
@@ -199,13 +257,20 @@ void Trainer::train_epoch(Module& module, data::BatchLoader& train, data::BatchL
   epoch_first_batch_ = first;
   for (auto& callback : callbacks_) callback->on_train_epoch_start(*this, module);
   module.log_sink_ = &train_logs_;
-  train.start_epoch(epoch_, static_cast<std::size_t>(first));
+  // overfit_batches: the same batches every epoch, so always epoch 0's.
+  train.start_epoch(options_.overfit_batches > 0 ? 0 : epoch_, static_cast<std::size_t>(first));
   for (std::int64_t index = first; index < limit; ++index) {
     std::optional<data::Batch> batch = train.next();
     if (!batch) break;
-    torch::Tensor loss = module.training_step(*batch, index);
+    batch = to_device(std::move(*batch));
+    torch::Tensor loss;
+    {
+      train::AutocastGuard autocast(precision_, device_);
+      loss = module.training_step(*batch, index);
+    }
     last_loss_ = loss.detach();  // no sync: a progress bar reads it now and then
     if (accumulate > 1) loss = loss / static_cast<double>(accumulate);
+    if (scaler_) loss = scaler_->scale(loss);
     loss.backward();
     samples_seen_ += batch->input.size(0);
     bool last = index + 1 == limit;
@@ -241,8 +306,12 @@ void Trainer::fit(Module& module, data::DataModule& data) {
   at::globalContext().setDeterministicAlgorithms(options_.deterministic, false);
   should_stop_ = false;
   data.setup();
-  std::unique_ptr<data::BatchLoader> train = data.train_loader();
+  std::unique_ptr<data::BatchLoader> train;
+  if (options_.overfit_batches > 0) train = data.sequential_train_loader();
+  if (!train) train = data.train_loader();
   if (!train) throw Error("the DataModule has no train_loader, so there is nothing to fit");
+  place(module, device_);
+  if (scaler_) *scaler_ = GradScaler();
   std::unique_ptr<data::BatchLoader> val = data.val_loader();
 
   std::shared_ptr<torch::optim::Optimizer> opt = module.configure_optimizers();
@@ -251,7 +320,7 @@ void Trainer::fit(Module& module, data::DataModule& data) {
       throw Error("no optimizer: the Module has no configure_optimizers and none was configured");
     opt = optimizer_factory_(module.parameters());
   }
-  batches_per_epoch_ = batch_limit(options_.limit_train_batches, train->size());
+  batches_per_epoch_ = train_limit(train->size());
   const std::int64_t per_epoch =
       (batches_per_epoch_ + options_.accumulate_grad_batches - 1) / options_.accumulate_grad_batches;
   steps_per_epoch_ = per_epoch;
@@ -311,7 +380,8 @@ Metrics Trainer::validate(Module& module, data::DataModule& data) {
   data.setup();
   std::unique_ptr<data::BatchLoader> val = data.val_loader();
   if (!val) throw Error("the DataModule has no val_loader");
-  Metrics metrics = evaluate(module, val.get(), Stage::kValidate, batch_limit(options_.limit_val_batches, val->size()));
+  place(module, device_);
+  Metrics metrics = evaluate(module, val.get(), Stage::kValidate, val_limit(val->size()));
   publish(metrics);
   return metrics;
 }
@@ -321,10 +391,35 @@ Metrics Trainer::test(Module& module, data::DataModule& data) {
   std::unique_ptr<data::BatchLoader> test = data.test_loader();
   if (!test) throw Error("the DataModule has no test_loader");
   for (auto& callback : callbacks_) callback->on_test_start(*this, module);
+  place(module, device_);
   Metrics metrics = evaluate(module, test.get(), Stage::kTest, batch_limit(options_.limit_test_batches, test->size()));
   publish(metrics);
   for (auto& callback : callbacks_) callback->on_test_end(*this, module, metrics);
   return metrics;
+}
+
+std::vector<torch::Tensor> Trainer::predict(Module& module, data::DataModule& data) {
+  data.setup();
+  std::unique_ptr<data::BatchLoader> loader = data.predict_loader();
+  if (!loader)
+    throw Error("the DataModule " + type_name(data) +
+                " has no predict_loader, so there is nothing to predict (override DataModule::predict_loader)");
+  place(module, device_);
+  const std::int64_t limit = batch_limit(options_.limit_predict_batches, loader->size());
+  torch::NoGradGuard no_grad;
+  bool was_training = module.is_training();
+  module.eval();
+  std::vector<torch::Tensor> outputs;
+  loader->start_epoch(0);
+  for (std::int64_t index = 0; index < limit; ++index) {
+    std::optional<data::Batch> batch = loader->next();
+    if (!batch) break;
+    data::Batch on_device = to_device(std::move(*batch));
+    train::AutocastGuard autocast(precision_, device_);
+    outputs.push_back(module.predict_step(on_device, index));
+  }
+  module.train(was_training);
+  return outputs;
 }
 
 }  // namespace kiln

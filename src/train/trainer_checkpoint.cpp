@@ -4,8 +4,11 @@
 //   model.safetensors   parameters and buffers, by their module path
 //   optimizer.pt        LibTorch's own archive of the optimizer state
 //   rng.safetensors     every generator's state
-//   state.json          epoch, next batch, global step, samples, callback states
+//   state.json          epoch, next batch, global step, samples, callback states,
+//                       and the GradScaler's scale and growth tracker (16-mixed only)
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "kiln/error.h"
@@ -30,6 +33,30 @@ std::int64_t required_int(const track::JsonValue& state, const char* key, const 
   if (!value || !value->as_int64())
     throw IoError("checkpoint '" + dir.string() + "': state.json has no integer '" + key + "'");
   return *value->as_int64();
+}
+
+// The scale as a hexadecimal float literal ("0x1p+16"): exact, and JSON
+// numbers here are integers only.
+track::JsonValue scaler_state(const GradScaler& scaler) {
+  char scale[64];
+  std::snprintf(scale, sizeof scale, "%a", scaler.get_scale());
+  track::JsonValue state = track::JsonValue::object();
+  state.set("scale", track::JsonValue::string(scale));
+  state.set("growth_tracker", track::JsonValue::number(scaler.growth_tracker()));
+  return state;
+}
+
+void load_scaler_state(const track::JsonValue* state, GradScaler& scaler, const std::filesystem::path& dir) {
+  const track::JsonValue* scale = state && state->is_object() ? state->find("scale") : nullptr;
+  const track::JsonValue* tracker = state && state->is_object() ? state->find("growth_tracker") : nullptr;
+  if (!scale || !scale->is_string() || !tracker || !tracker->as_int64())
+    throw IoError("checkpoint '" + dir.string() +
+                  "': state.json has no grad_scaler state (was it written by a run with another precision?)");
+  char* end = nullptr;
+  double value = std::strtod(scale->text().c_str(), &end);
+  if (end == scale->text().c_str() || *end != '\0')
+    throw IoError("checkpoint '" + dir.string() + "': grad_scaler.scale '" + scale->text() + "' is not a number");
+  scaler.load_state(GradScaler::State{value, *tracker->as_int64()});
 }
 
 }  // namespace
@@ -66,6 +93,7 @@ std::filesystem::path Trainer::save_checkpoint(const std::string& name) {
   track::JsonValue callbacks = track::JsonValue::array();
   for (const auto& callback : callbacks_) callbacks.push_back(track::JsonValue::string(callback->state_dict()));
   state.set("callbacks", std::move(callbacks));
+  if (scaler_) state.set("grad_scaler", scaler_state(*scaler_));
 
   train::CheckpointWriter writer(checkpoint_root_, global_step_, train::CheckpointOptions{.name = name});
   writer.add_tensors("model", module_tensors(*module_));
@@ -126,6 +154,7 @@ std::int64_t Trainer::resume_from(const std::filesystem::path& where, Module& mo
                   (callbacks && callbacks->is_array() ? std::to_string(callbacks->items().size()) : std::string("no")) +
                   " callback states, this Trainer has " + std::to_string(callbacks_.size()) + " callbacks");
   for (std::size_t i = 0; i < callbacks_.size(); ++i) callbacks_[i]->load_state_dict(callbacks->items()[i].text());
+  if (scaler_) load_scaler_state(state.find("grad_scaler"), *scaler_, dir);
   return required_int(state, "next_batch", dir);
 }
 

@@ -67,7 +67,29 @@ TEST(FashionMnist, SplitsSixtyThousandIntoTrainAndValidation) {
   EXPECT_EQ(val->size(), 6u);
   EXPECT_EQ(test->size(), 10u);
   EXPECT_EQ(count_samples(*val), 6000u);
-  EXPECT_EQ(dm.predict_loader(), nullptr);
+}
+
+TEST(FashionMnist, PredictLoaderIsTheTestSplit) {
+  SKIP_WITHOUT_FASHION_MNIST();
+  auto predict = shared_module().predict_loader();
+  auto test = shared_module().test_loader();
+  ASSERT_TRUE(predict);
+  EXPECT_EQ(predict->num_samples(), 10000u);
+  EXPECT_TRUE(predict->next()->input.equal(test->next()->input));
+}
+
+TEST(FashionMnist, SequentialTrainLoaderGivesTheSameUnshuffledBatchesEveryEpoch) {
+  SKIP_WITHOUT_FASHION_MNIST();
+  auto sequential = shared_module().sequential_train_loader();
+  auto shuffled = shared_module().train_loader();
+  ASSERT_TRUE(sequential);
+  EXPECT_EQ(sequential->size(), shuffled->size());
+  sequential->start_epoch(0);
+  const Batch epoch0 = *sequential->next();
+  sequential->start_epoch(5);
+  EXPECT_TRUE(sequential->next()->target.equal(epoch0.target));
+  shuffled->start_epoch(0);
+  EXPECT_FALSE(shuffled->next()->target.equal(epoch0.target)) << "train_loader shuffles, this one does not";
 }
 
 TEST(FashionMnist, BatchesAreNormalizedFloatImagesAndLabelsInRange) {

@@ -49,6 +49,13 @@ class DataModule {
   virtual std::unique_ptr<BatchLoader> test_loader() { return nullptr; }
   virtual std::unique_ptr<BatchLoader> predict_loader() { return nullptr; }
 
+  // The training data without shuffling: every epoch yields the same batches
+  // in the same order (the Trainer's overfit_batches uses it, as Lightning
+  // swaps in a SequentialSampler). nullptr (the default) when the module
+  // cannot give one; the Trainer then uses train_loader() and restarts it at
+  // epoch 0 every epoch, which also repeats the batches (in that order).
+  virtual std::unique_ptr<BatchLoader> sequential_train_loader() { return nullptr; }
+
   // The files the module reads (path and size), for the run manifest; empty
   // for data made in memory.
   virtual std::vector<DataFile> files() const { return {}; }

@@ -84,6 +84,10 @@ class FashionMnistDataModule final : public DataModule {
   std::unique_ptr<BatchLoader> train_loader() override;
   std::unique_ptr<BatchLoader> val_loader() override;
   std::unique_ptr<BatchLoader> test_loader() override;
+  // The test split (what `predict` runs on).
+  std::unique_ptr<BatchLoader> predict_loader() override;
+  // The training split in file order, never shuffled (overfit_batches).
+  std::unique_ptr<BatchLoader> sequential_train_loader() override;
 
   // The four files with their sizes on disk (stat, no read); throws the same
   // IoError as setup() when any is missing.
@@ -97,7 +101,7 @@ class FashionMnistDataModule final : public DataModule {
     torch::Tensor labels;  // int64 [N]
   };
 
-  std::unique_ptr<BatchLoader> make_loader(const Split& split, std::int64_t batch_size, bool train) const;
+  std::unique_ptr<BatchLoader> make_loader(const Split& split, std::int64_t batch_size, bool train, bool shuffle) const;
 
   FashionMnistOptions options_;
   bool ready_ = false;

@@ -1,7 +1,8 @@
 // A training job from a resolved config: what `kiln train` runs.
 //
-// The config's subtrees name what to build: `model` (a models::Network,
-// wrapped in a ClassificationModule), `data` (a data::DataModule),
+// The config's subtrees name what to build: `model` (a models::Network),
+// `module` (a kiln::Module factory that receives the network; absent:
+// `classification`, a ClassificationModule), `data` (a data::DataModule),
 // `optimizer` and optionally `scheduler` (registry kinds), `trainer`
 // (TrainerOptions) and `seed`.
 #pragma once
@@ -28,7 +29,8 @@ struct JobResult {
 // The numeric runtime as a JSON object's text (see JobRunner::describe_runtime).
 std::string describe_torch_runtime();
 
-// Registers the built-in models, data modules, optimizers and schedulers.
+// Registers the built-in models, data modules, optimizers, schedulers,
+// losses, metrics and modules.
 // Idempotent.
 void register_builtin_factories();
 

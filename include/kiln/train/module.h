@@ -26,6 +26,7 @@
 
 #include "kiln/data/batch.h"
 #include "kiln/track/logger.h"
+#include "kiln/train/metrics.h"
 
 namespace kiln {
 
@@ -35,12 +36,16 @@ namespace kiln {
 class LogBuffer {
  public:
   void add(const std::string& name, const torch::Tensor& value, std::int64_t weight);
-  // Weighted means as doubles (one host sync), then empty.
+  // A stateful metric reported under `name`: take_means computes and resets
+  // it. Not owned; it must outlive the next take_means.
+  void add_metric(const std::string& name, train::Metric* metric);
+  // Weighted means and metric values as doubles (host syncs), then empty.
   Metrics take_means();
-  bool empty() const { return sums_.empty(); }
+  bool empty() const { return sums_.empty() && metrics_.empty(); }
 
  private:
   std::map<std::string, std::pair<torch::Tensor, std::int64_t>> sums_;
+  std::map<std::string, train::Metric*> metrics_;
 };
 
 class Module : public torch::nn::Module {
@@ -61,6 +66,11 @@ class Module : public torch::nn::Module {
   // (no Trainer running) the value is dropped.
   void log(const std::string& name, const torch::Tensor& value, std::int64_t batch_size = 1);
   void log(const std::string& name, double value, std::int64_t batch_size = 1);
+  // Reports a stateful metric the module updates itself (Lightning's
+  // self.log(name, metric)): when the Trainer reduces the stage's values it
+  // calls metric.compute() and metric.reset(). Outside a step the metric is
+  // reset. The metric must outlive the stage.
+  void log(const std::string& name, train::Metric& metric);
 
  private:
   friend class Trainer;

@@ -28,7 +28,9 @@
 
 #include "kiln/data/data_module.h"
 #include "kiln/train/callback.h"
+#include "kiln/train/grad_scaler.h"
 #include "kiln/train/module.h"
+#include "kiln/train/precision.h"
 #include "kiln/train/trainer_options.h"
 
 namespace kiln {
@@ -48,7 +50,9 @@ int available_cores();
 
 class Trainer {
  public:
-  // Throws ConfigError for options it cannot honour in this build (naming the key).
+  // Throws ConfigError for options it cannot honour in this build (naming the
+  // key): accelerator cuda without a CUDA device, precision 16-mixed on CPU.
+  // accelerator auto picks cuda when a device is available, else cpu.
   explicit Trainer(TrainerOptions options);
 
   Trainer& add_callback(std::shared_ptr<Callback> callback);
@@ -69,9 +73,19 @@ class Trainer {
   // One pass over the validation / test data; the reduced metrics.
   Metrics validate(Module& module, data::DataModule& data);
   Metrics test(Module& module, data::DataModule& data);
+  // Module::predict_step over DataModule::predict_loader() (at most
+  // limit_predict_batches batches), in eval mode without gradients: one
+  // output per batch, in order, on the Trainer's device. Throws kiln::Error
+  // naming the DataModule's type when it has no predict loader.
+  std::vector<torch::Tensor> predict(Module& module, data::DataModule& data);
 
   // --- state, for callbacks ---
   const TrainerOptions& options() const { return options_; }
+  // Where the module and batches live (cpu, or cuda with accelerator cuda/auto).
+  const torch::Device& device() const { return device_; }
+  train::Precision precision() const { return precision_; }
+  // The fp16 gradient scaler (precision 16-mixed); nullptr otherwise.
+  const GradScaler* grad_scaler() const { return scaler_.get(); }
   std::int64_t current_epoch() const { return epoch_; }
   std::int64_t global_step() const { return global_step_; }
   // Optimizer steps the fit will take at most (max_steps, or epochs x steps per epoch).
@@ -124,6 +138,11 @@ class Trainer {
   enum class Stage { kValidate, kTest };
   Metrics evaluate(Module& module, data::BatchLoader* loader, Stage stage, std::int64_t limit);
   std::int64_t batch_limit(double limit, std::size_t available) const;
+  // Train and val batches per epoch: limit_*_batches, or overfit_batches when set.
+  std::int64_t train_limit(std::size_t available) const;
+  std::int64_t val_limit(std::size_t available) const;
+  // The batch on the Trainer's device (unchanged on CPU).
+  data::Batch to_device(data::Batch batch) const;
   void train_epoch(Module& module, data::BatchLoader& train, data::BatchLoader* val, torch::optim::Optimizer& opt,
                    const std::function<double(std::int64_t, double)>& lr_at, const std::vector<double>& base_lrs);
   void optimizer_step(Module& module, torch::optim::Optimizer& opt,
@@ -139,6 +158,9 @@ class Trainer {
   std::int64_t resume_from(const std::filesystem::path& where, Module& module, torch::optim::Optimizer& opt);
 
   TrainerOptions options_;
+  train::Precision precision_ = train::Precision::k32;
+  torch::Device device_{torch::kCPU};
+  std::unique_ptr<GradScaler> scaler_;  // precision 16-mixed only
   std::vector<std::shared_ptr<Callback>> callbacks_;
   std::vector<std::shared_ptr<Logger>> loggers_;
   OptimizerFactory optimizer_factory_;

@@ -24,8 +24,9 @@ struct TrainerOptions {
   double limit_train_batches = 1.0;  // <= 1: fraction; > 1: count
   double limit_val_batches = 1.0;
   double limit_test_batches = 1.0;
+  double limit_predict_batches = 1.0;
   std::int64_t fast_dev_run = 0;  // > 0: run this many batches of train, val and test, once
-  double overfit_batches = 0.0;
+  double overfit_batches = 0.0;   // > 0: train on these first batches (fraction or count) every epoch, unshuffled
   std::int64_t num_sanity_val_steps = 2;
   std::int64_t log_every_n_steps = 50;
   bool deterministic = true;
@@ -59,8 +60,13 @@ inline config::Schema<TrainerOptions> trainer_options_schema() {
   s.field("limit_train_batches", &T::limit_train_batches).doc("fraction (<= 1) or count of train batches").min(0.0);
   s.field("limit_val_batches", &T::limit_val_batches).doc("fraction (<= 1) or count of val batches").min(0.0);
   s.field("limit_test_batches", &T::limit_test_batches).doc("fraction (<= 1) or count of test batches").min(0.0);
+  s.field("limit_predict_batches", &T::limit_predict_batches)
+      .doc("fraction (<= 1) or count of predict batches")
+      .min(0.0);
   s.field("fast_dev_run", &T::fast_dev_run).doc("run N batches of train/val/test as a sanity check").min(0);
-  s.field("overfit_batches", &T::overfit_batches).doc("train on this fraction or count of batches").min(0.0);
+  s.field("overfit_batches", &T::overfit_batches)
+      .doc("train on the same first N batches every epoch, unshuffled (fraction <= 1 or count)")
+      .min(0.0);
   s.field("num_sanity_val_steps", &T::num_sanity_val_steps).doc("val batches run before training").min(-1);
   s.field("log_every_n_steps", &T::log_every_n_steps).doc("log metrics every N steps").min(1);
   s.field("deterministic", &T::deterministic).doc("bitwise-repeatable kernels and data order");
