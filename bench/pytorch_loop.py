@@ -10,6 +10,7 @@ on Fashion-MNIST read from the Debian package's IDX files, with AdamW
 
 WARMUP steps first, then STEPS timed steps. Prints one line per model:
     model=mlp samples_per_s=... steps=... samples=... seconds=...
+and with --breakdown the time per phase of a step (data, zero_grad, forward + loss, backward, step).
 
 usage: /usr/bin/python3 bench/pytorch_loop.py --models mlp,cnn --steps 300 --warmup 20
        --batch-size 128 --threads 2 --mean 0.2860 --std 0.3530 [--root DIR]
@@ -66,6 +67,7 @@ def run(name, images, labels, args):
     order, position = torch.randperm(n, generator=generator), 0
     samples = 0
     start = None
+    phases = [0.0] * 5  # data, zero_grad, forward + loss, backward, step
     for step in range(args.warmup + args.steps):
         if step == args.warmup:
             start = time.perf_counter()
@@ -74,15 +76,28 @@ def run(name, images, labels, args):
             order, position = torch.randperm(n, generator=generator), 0
         idx = order[position : position + args.batch_size]
         position += args.batch_size
+        t0 = time.perf_counter()
         x, y = images[idx], labels[idx]
+        t1 = time.perf_counter()
         opt.zero_grad()
+        t2 = time.perf_counter()
         loss = F.cross_entropy(model(x), y)
+        t3 = time.perf_counter()
         loss.backward()
+        t4 = time.perf_counter()
         opt.step()
+        t5 = time.perf_counter()
+        if step >= args.warmup:
+            for i, dt in enumerate((t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+                phases[i] += dt
         samples += x.shape[0]
     seconds = time.perf_counter() - start
     print(f"model={name} samples_per_s={samples / seconds:.3f} steps={args.steps} samples={samples} "
           f"seconds={seconds:.6f}", flush=True)
+    if args.breakdown:
+        ms = [1000 * p / args.steps for p in phases]
+        print(f"  {name} per step (ms): data {ms[0]:.3f}  zero_grad {ms[1]:.3f}  forward+loss {ms[2]:.3f}  "
+              f"backward {ms[3]:.3f}  step {ms[4]:.3f}", flush=True)
 
 
 def main():
@@ -95,6 +110,7 @@ def main():
     parser.add_argument("--mean", type=float, default=0.2860)
     parser.add_argument("--std", type=float, default=0.3530)
     parser.add_argument("--root", default="/usr/share/datasets/fashion-mnist")
+    parser.add_argument("--breakdown", action="store_true", help="also print the time per phase of a step")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)

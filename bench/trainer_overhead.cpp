@@ -20,8 +20,9 @@
 // included). The variants run alternately (raw, kiln, raw, kiln, ...) and
 // the medians are reported.
 //
-// usage: kiln_trainer_overhead_bench [STEPS] [--model cnn|mlp] [--threads T] [--rounds R]
+// usage: kiln_trainer_overhead_bench [STEPS] [--model cnn|mlp] [--threads T] [--rounds R] [--breakdown]
 //        (defaults: 300 steps, cnn, the cores available, 2 rounds; the suite runs 3 steps)
+// --breakdown also prints the raw loop's time per phase (zero_grad, forward + loss, backward, step).
 // internal: --variant raw|kiln re-executes one variant and prints seconds=...
 // Targets (issue #3): kiln within 3% of raw steps/s, within 1% of raw peak RSS.
 #include <fcntl.h>
@@ -53,6 +54,7 @@ struct Args {
   int threads = 0;  // 0: available_cores()
   int rounds = 2;
   std::string variant;  // "" in the parent
+  bool breakdown = false;
 };
 
 Args parse_args(int argc, char** argv) {
@@ -72,12 +74,16 @@ Args parse_args(int argc, char** argv) {
       args.threads = std::stoi(value());
     } else if (a == "--rounds") {
       args.rounds = std::stoi(value());
+    } else if (a == "--breakdown") {
+      args.breakdown = true;
     } else if (a == "--variant") {
       args.variant = value();
     } else if (!a.empty() && a[0] != '-') {
       args.steps = std::stoi(a);
     } else {
-      std::fprintf(stderr, "usage: kiln_trainer_overhead_bench [STEPS] [--model cnn|mlp] [--threads T] [--rounds R]\n");
+      std::fprintf(
+          stderr,
+          "usage: kiln_trainer_overhead_bench [STEPS] [--model cnn|mlp] [--threads T] [--rounds R] [--breakdown]\n");
       std::exit(2);
     }
   }
@@ -141,14 +147,32 @@ double run_raw(const kiln::config::Node& cfg, const std::vector<Batch>& pool, co
   auto start = Clock::now();
   auto optimizer = kiln::instantiate_at<torch::optim::Optimizer>(cfg, {"optimizer"}, network->parameters());
   network->train();
+  // --breakdown: wall time per phase (the CPU runs each op to completion, so
+  // the clock reads between them are exact; they cost well under 1 us).
+  double phase[4] = {0, 0, 0, 0};
+  auto lap = [&, last = Clock::now()](int i) mutable {
+    if (!args.breakdown) return;
+    auto now = Clock::now();
+    phase[i] += std::chrono::duration<double, std::milli>(now - last).count();
+    last = now;
+  };
   for (int i = 0; i < args.steps; ++i) {
     const Batch& batch = pool[static_cast<std::size_t>(i) % pool.size()];
+    lap(3);
     optimizer->zero_grad();
+    lap(0);
     torch::Tensor loss = torch::nn::functional::cross_entropy(network->forward(batch.input), batch.target);
+    lap(1);
     loss.backward();
+    lap(2);
     optimizer->step();
+    lap(3);
   }
-  return std::chrono::duration<double>(Clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (args.breakdown)
+    std::printf("per step (ms): zero_grad %.3f  forward+loss %.3f  backward %.3f  step %.3f\n", phase[0] / args.steps,
+                phase[1] / args.steps, phase[2] / args.steps, phase[3] / args.steps);
+  return seconds;
 }
 
 // Trainer::fit set up as src/train/job.cpp sets it up for `kiln train`.
@@ -228,14 +252,18 @@ int main(int argc, char** argv) {
               }());
   for (int round = 0; round < args.rounds; ++round) {
     for (int v = 0; v < 2; ++v) {
-      kiln::bench::ChildResult child =
-          kiln::bench::run_child({"/proc/self/exe", std::to_string(args.steps), "--model", args.model, "--threads",
-                                  std::to_string(args.threads), "--variant", names[v]});
+      std::vector<std::string> child_args{"/proc/self/exe", std::to_string(args.steps),   "--model",   args.model,
+                                          "--threads",      std::to_string(args.threads), "--variant", names[v]};
+      if (args.breakdown) child_args.push_back("--breakdown");
+      kiln::bench::ChildResult child = kiln::bench::run_child(child_args);
       double seconds = kiln::bench::field(child.output, "seconds");
       if (child.exit_code != 0 || !(seconds > 0)) {
         std::fprintf(stderr, "the %s variant failed (exit %d)\n", names[v], child.exit_code);
         return 1;
       }
+      if (args.breakdown && child.output.find("per step") != std::string::npos)
+        std::printf("  round %d  %-4s  %s", round + 1, names[v],
+                    child.output.substr(child.output.find("per step")).c_str());
       rate[v].push_back(args.steps / seconds);
       rss[v].push_back(static_cast<double>(child.peak_rss_kib) / 1024.0);
       std::printf("  round %d  %-4s  %8.2f steps/s  peak RSS %7.1f MiB\n", round + 1, names[v], rate[v].back(),
