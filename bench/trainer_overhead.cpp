@@ -18,10 +18,13 @@
 // Time is wall time from building the optimizer (raw) or the Trainer (kiln)
 // to the end of the last step (raw) or of fit (kiln, final checkpoint
 // included). The variants run alternately (raw, kiln, raw, kiln, ...) and
-// the medians are reported.
+// the medians are reported. Steps per CPU-second (the process's CPU time over
+// the same region) are printed too: on a loaded machine they vary less.
 //
 // usage: kiln_trainer_overhead_bench [STEPS] [--model cnn|mlp] [--threads T] [--rounds R] [--breakdown]
 //        (defaults: 300 steps, cnn, the cores available, 2 rounds; the suite runs 3 steps)
+// --raw-deterministic turns on torch's deterministic algorithms in the raw loop
+// too (the job's default, trainer.deterministic=true), to tell their cost from the Trainer's.
 // --breakdown also prints the raw loop's time per phase (zero_grad, forward + loss, backward, step).
 // internal: --variant raw|kiln re-executes one variant and prints seconds=...
 // Targets (issue #3): kiln within 3% of raw steps/s, within 1% of raw peak RSS.
@@ -32,6 +35,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -46,6 +50,15 @@
 
 namespace {
 using Clock = std::chrono::steady_clock;
+
+// CPU seconds this process has used (all its threads): steadier than wall
+// time on a machine shared with other work, but blind to I/O waits (fsync).
+double cpu_now() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+double cpu_seconds = 0;  // of the timed region, set by run_raw / run_kiln
 using kiln::data::Batch;
 
 struct Args {
@@ -55,6 +68,7 @@ struct Args {
   int rounds = 2;
   std::string variant;  // "" in the parent
   bool breakdown = false;
+  bool raw_deterministic = false;  // the raw loop also turns on deterministic algorithms, as the job does
 };
 
 Args parse_args(int argc, char** argv) {
@@ -76,6 +90,8 @@ Args parse_args(int argc, char** argv) {
       args.rounds = std::stoi(value());
     } else if (a == "--breakdown") {
       args.breakdown = true;
+    } else if (a == "--raw-deterministic") {
+      args.raw_deterministic = true;
     } else if (a == "--variant") {
       args.variant = value();
     } else if (!a.empty() && a[0] != '-') {
@@ -144,7 +160,9 @@ std::vector<Batch> make_pool(const kiln::config::Node& cfg, int steps) {
 
 double run_raw(const kiln::config::Node& cfg, const std::vector<Batch>& pool, const Args& args) {
   auto network = kiln::instantiate_at<kiln::models::Network>(cfg, {"model"});
+  if (args.raw_deterministic) at::globalContext().setDeterministicAlgorithms(true, false);
   auto start = Clock::now();
+  double cpu_start = cpu_now();
   auto optimizer = kiln::instantiate_at<torch::optim::Optimizer>(cfg, {"optimizer"}, network->parameters());
   network->train();
   // --breakdown: wall time per phase (the CPU runs each op to completion, so
@@ -169,6 +187,7 @@ double run_raw(const kiln::config::Node& cfg, const std::vector<Batch>& pool, co
     lap(3);
   }
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  cpu_seconds = cpu_now() - cpu_start;
   if (args.breakdown)
     std::printf("per step (ms): zero_grad %.3f  forward+loss %.3f  backward %.3f  step %.3f\n", phase[0] / args.steps,
                 phase[1] / args.steps, phase[2] / args.steps, phase[3] / args.steps);
@@ -190,6 +209,7 @@ double run_kiln(const kiln::config::Node& cfg, const std::vector<Batch>& pool, c
   close(log);
 
   auto start = Clock::now();
+  double cpu_start = cpu_now();
   kiln::TrainerOptions options = kiln::trainer_options_schema().bind(*cfg.find("trainer"), {"trainer"});
   options.max_epochs = 1;  // one epoch of N steps, then the epoch-end checkpoint
   options.num_threads = args.threads;
@@ -207,6 +227,7 @@ double run_kiln(const kiln::config::Node& cfg, const std::vector<Batch>& pool, c
   trainer.add_callback(std::make_shared<kiln::ProgressPrinter>());
   trainer.fit(module, data);
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  cpu_seconds = cpu_now() - cpu_start;
 
   std::fflush(stderr);
   dup2(saved_stderr, STDERR_FILENO);
@@ -229,7 +250,7 @@ int run_variant(const Args& args) {
     torch::set_num_threads(args.threads);
     std::vector<Batch> pool = make_pool(cfg, args.steps);
     double seconds = args.variant == "raw" ? run_raw(cfg, pool, args) : run_kiln(cfg, pool, args);
-    std::printf("seconds=%.6f steps=%d\n", seconds, args.steps);
+    std::printf("seconds=%.6f cpu_seconds=%.6f steps=%d\n", seconds, cpu_seconds, args.steps);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s variant failed: %s\n", args.variant.c_str(), e.what());
@@ -243,7 +264,7 @@ int main(int argc, char** argv) {
   Args args = parse_args(argc, argv);
   if (!args.variant.empty()) return run_variant(args);
 
-  std::vector<double> rate[2], rss[2];
+  std::vector<double> rate[2], rss[2], cpu_rate[2];
   const char* names[2] = {"raw", "kiln"};
   std::printf("trainer overhead: %s, %d steps, batch 128, AdamW, %d threads, %d rounds (1-min load %.2f)\n",
               args.model.c_str(), args.steps, args.threads, args.rounds, [] {
@@ -255,6 +276,7 @@ int main(int argc, char** argv) {
       std::vector<std::string> child_args{"/proc/self/exe", std::to_string(args.steps),   "--model",   args.model,
                                           "--threads",      std::to_string(args.threads), "--variant", names[v]};
       if (args.breakdown) child_args.push_back("--breakdown");
+      if (args.raw_deterministic) child_args.push_back("--raw-deterministic");
       kiln::bench::ChildResult child = kiln::bench::run_child(child_args);
       double seconds = kiln::bench::field(child.output, "seconds");
       if (child.exit_code != 0 || !(seconds > 0)) {
@@ -265,6 +287,7 @@ int main(int argc, char** argv) {
         std::printf("  round %d  %-4s  %s", round + 1, names[v],
                     child.output.substr(child.output.find("per step")).c_str());
       rate[v].push_back(args.steps / seconds);
+      cpu_rate[v].push_back(args.steps / kiln::bench::field(child.output, "cpu_seconds"));
       rss[v].push_back(static_cast<double>(child.peak_rss_kib) / 1024.0);
       std::printf("  round %d  %-4s  %8.2f steps/s  peak RSS %7.1f MiB\n", round + 1, names[v], rate[v].back(),
                   rss[v].back());
@@ -278,6 +301,9 @@ int main(int argc, char** argv) {
   std::printf("median  kiln %8.2f steps/s  peak RSS %7.1f MiB   (Trainer::fit with the kiln train defaults)\n",
               kiln_rate, kiln_rss);
   std::printf("steps/s ratio kiln/raw  %.3f  (target >= 0.970: %s)\n", speed, speed >= 0.97 ? "PASS" : "MISS");
+  std::printf("  (steps per CPU-second: raw %.2f, kiln %.2f, ratio %.3f; steadier under load, blind to I/O waits)\n",
+              kiln::bench::median(cpu_rate[0]), kiln::bench::median(cpu_rate[1]),
+              kiln::bench::median(cpu_rate[1]) / kiln::bench::median(cpu_rate[0]));
   std::printf("peak RSS ratio kiln/raw %.3f  (target <= 1.010: %s)\n", memory, memory <= 1.01 ? "PASS" : "MISS");
   return 0;
 }
