@@ -59,6 +59,17 @@ double cpu_now() {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 double cpu_seconds = 0;  // of the timed region, set by run_raw / run_kiln
+
+// The kiln variant sends stderr (progress lines) to its run dir; errors go
+// back to the real stderr.
+int saved_stderr = -1;
+void restore_stderr() {
+  if (saved_stderr < 0) return;
+  std::fflush(stderr);
+  dup2(saved_stderr, STDERR_FILENO);
+  close(saved_stderr);
+  saved_stderr = -1;
+}
 using kiln::data::Batch;
 
 struct Args {
@@ -203,7 +214,7 @@ double run_kiln(const kiln::config::Node& cfg, const std::vector<Batch>& pool, c
   fs::path run_dir = kiln::bench::temp_run_dir("kiln_overhead_");
   // The progress lines go to the run dir, as they would to a terminal.
   std::fflush(stderr);
-  int saved_stderr = dup(STDERR_FILENO);
+  saved_stderr = dup(STDERR_FILENO);
   int log = open((run_dir / "progress.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   dup2(log, STDERR_FILENO);
   close(log);
@@ -229,9 +240,7 @@ double run_kiln(const kiln::config::Node& cfg, const std::vector<Batch>& pool, c
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   cpu_seconds = cpu_now() - cpu_start;
 
-  std::fflush(stderr);
-  dup2(saved_stderr, STDERR_FILENO);
-  close(saved_stderr);
+  restore_stderr();
   if (trainer.global_step() != args.steps) {
     std::fprintf(stderr, "the Trainer took %lld steps, not %d\n", static_cast<long long>(trainer.global_step()),
                  args.steps);
@@ -253,6 +262,7 @@ int run_variant(const Args& args) {
     std::printf("seconds=%.6f cpu_seconds=%.6f steps=%d\n", seconds, cpu_seconds, args.steps);
     return 0;
   } catch (const std::exception& e) {
+    restore_stderr();
     std::fprintf(stderr, "%s variant failed: %s\n", args.variant.c_str(), e.what());
     return 1;
   }
