@@ -5,12 +5,15 @@
 namespace kiln {
 
 void LogBuffer::add(const std::string& name, const torch::Tensor& value, std::int64_t weight) {
-  torch::Tensor weighted = value.detach().to(torch::kFloat64) * static_cast<double>(weight);
+  // One in-place kernel per logged value on the hot path: the float64 sum
+  // absorbs value * weight (type promotion included) without temporaries.
   auto it = sums_.find(name);
   if (it == sums_.end()) {
-    sums_.emplace(name, std::make_pair(weighted, weight));
+    torch::Tensor sum = torch::zeros({}, value.options().dtype(torch::kFloat64));
+    sum.add_(value.detach(), static_cast<double>(weight));
+    sums_.emplace(name, std::make_pair(std::move(sum), weight));
   } else {
-    it->second.first = it->second.first + weighted;
+    it->second.first.add_(value.detach(), static_cast<double>(weight));
     it->second.second += weight;
   }
 }
