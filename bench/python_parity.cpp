@@ -153,21 +153,9 @@ double kiln_samples_per_second(const std::string& model, const Args& args, DataS
   kiln::TrainerOptions options = kiln::trainer_options_schema().bind(*cfg.find("trainer"), {"trainer"});
   options.max_steps = args.warmup + args.steps;
   options.num_threads = args.threads;
-  kiln::Trainer trainer(options);
-  trainer.set_checkpoint_root(run_dir / "checkpoints");
-  auto optimizer = kiln::partial<torch::optim::Optimizer>(*cfg.find("optimizer"), {"optimizer"});
-  trainer.set_optimizer_factory(
-      [optimizer](std::vector<torch::Tensor> params) { return optimizer(std::move(params)); });
-  auto scheduler = kiln::partial<kiln::train::LrScheduler>(*cfg.find("scheduler"), {"scheduler"});
-  trainer.set_lr_schedule([scheduler](std::int64_t total_steps) {
-    std::shared_ptr<kiln::train::LrScheduler> schedule = scheduler(total_steps);
-    return [schedule](std::int64_t step, double base) { return schedule->lr(step, base); };
-  });
-  trainer.add_logger(std::make_shared<kiln::JsonlLogger>((run_dir / "metrics.jsonl").string()));
-  // The default experiment's callbacks (progress bar, model checkpoint, lr monitor), from its config.
-  const kiln::config::Node& callbacks = *cfg.find("callbacks");
-  for (const std::string& name : callbacks.keys())
-    trainer.add_callback(kiln::instantiate_at<kiln::Callback>(cfg, {"callbacks", name}));
+  // Exactly the Trainer `kiln train` runs: loggers, checkpoints, the config's callbacks.
+  std::unique_ptr<kiln::Trainer> trainer_ptr = kiln::make_job_trainer(cfg, run_dir, options);
+  kiln::Trainer& trainer = *trainer_ptr;
   auto timer = std::make_shared<WindowTimer>(args.warmup, args.warmup + args.steps);
   trainer.add_callback(timer);
   trainer.fit(module, *data);

@@ -114,6 +114,32 @@ void validate_training_job(const config::Node& resolved) {
   problems.throw_if_any();
 }
 
+std::unique_ptr<Trainer> make_job_trainer(const config::Node& resolved, const std::filesystem::path& run_dir,
+                                          TrainerOptions options) {
+  register_builtin_factories();
+  auto optimizer = partial<torch::optim::Optimizer>(subtree(resolved, "optimizer"), {"optimizer"});
+  auto trainer = std::make_unique<Trainer>(options);
+  trainer->set_checkpoint_root(run_dir / "checkpoints");
+  trainer->set_optimizer_factory(
+      [optimizer](std::vector<torch::Tensor> params) { return optimizer(std::move(params)); });
+  const config::Node* scheduler_node = resolved.find("scheduler");
+  if (scheduler_node && !scheduler_node->is_null()) {
+    auto scheduler = partial<train::LrScheduler>(*scheduler_node, {"scheduler"});
+    trainer->set_lr_schedule([scheduler](std::int64_t total_steps) {
+      std::shared_ptr<train::LrScheduler> schedule = scheduler(total_steps);
+      return [schedule](std::int64_t step, double base) { return schedule->lr(step, base); };
+    });
+  }
+  trainer->add_logger(std::make_shared<JsonlLogger>((run_dir / "metrics.jsonl").string()));
+  // `tensorboard --logdir runs/` shows every run; the config is in its Text tab.
+  auto tensorboard = std::make_shared<track::TensorBoardLogger>(run_dir / "tb");
+  tensorboard->add_text("config", indent_as_markdown_code(config::to_yaml(resolved)));
+  trainer->add_logger(tensorboard);
+  for (const std::string& name : callback_names(resolved))
+    trainer->add_callback(instantiate_at<Callback>(resolved, {"callbacks", name}));
+  return trainer;
+}
+
 JobResult run_training_job(const config::Node& resolved, const std::filesystem::path& run_dir) {
   register_builtin_factories();
   seed_everything(seed_of(resolved));
@@ -123,32 +149,14 @@ JobResult run_training_job(const config::Node& resolved, const std::filesystem::
   Module& module = *module_ptr;
   subtree(resolved, "data");
   std::shared_ptr<data::DataModule> data = instantiate_at<data::DataModule>(resolved, {"data"});
-  auto optimizer = partial<torch::optim::Optimizer>(subtree(resolved, "optimizer"), {"optimizer"});
 
   TrainerOptions options = trainer_options(resolved);
   // A run directory given to resume from means its checkpoints.
   if (options.resume && *options.resume != "last" &&
       std::filesystem::is_directory(std::filesystem::path(*options.resume) / "checkpoints"))
     options.resume = (std::filesystem::path(*options.resume) / "checkpoints").string();
-  Trainer trainer(options);
-  trainer.set_checkpoint_root(run_dir / "checkpoints");
-  trainer.set_optimizer_factory(
-      [optimizer](std::vector<torch::Tensor> params) { return optimizer(std::move(params)); });
-  const config::Node* scheduler_node = resolved.find("scheduler");
-  if (scheduler_node && !scheduler_node->is_null()) {
-    auto scheduler = partial<train::LrScheduler>(*scheduler_node, {"scheduler"});
-    trainer.set_lr_schedule([scheduler](std::int64_t total_steps) {
-      std::shared_ptr<train::LrScheduler> schedule = scheduler(total_steps);
-      return [schedule](std::int64_t step, double base) { return schedule->lr(step, base); };
-    });
-  }
-  trainer.add_logger(std::make_shared<JsonlLogger>((run_dir / "metrics.jsonl").string()));
-  // `tensorboard --logdir runs/` shows every run; the config is in its Text tab.
-  auto tensorboard = std::make_shared<track::TensorBoardLogger>(run_dir / "tb");
-  tensorboard->add_text("config", indent_as_markdown_code(config::to_yaml(resolved)));
-  trainer.add_logger(tensorboard);
-  for (const std::string& name : callback_names(resolved))
-    trainer.add_callback(instantiate_at<Callback>(resolved, {"callbacks", name}));
+  std::unique_ptr<Trainer> trainer_ptr = make_job_trainer(resolved, run_dir, options);
+  Trainer& trainer = *trainer_ptr;
 
   trainer.fit(module, *data);
   JobResult result;

@@ -9,14 +9,18 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "kiln/config/node.h"
 #include "kiln/track/logger.h"
+#include "kiln/train/trainer_options.h"
 
 namespace kiln {
+
+class Trainer;
 
 struct JobResult {
   Metrics metrics;  // the last value of every metric (val/*, test/*, train/*)
@@ -38,6 +42,13 @@ void register_builtin_factories();
 // building anything; throws one ConfigError listing every problem, with the
 // sources the config came from.
 void validate_training_job(const config::Node& resolved);
+
+// The Trainer `kiln train` runs, with `options` (the caller's copy of the
+// `trainer:` section): optimizer and scheduler from their sections, JSONL
+// and TensorBoard loggers and checkpoints in run_dir, the `callbacks:`.
+// Benchmarks use it to measure exactly the job's loop.
+std::unique_ptr<Trainer> make_job_trainer(const config::Node& resolved, const std::filesystem::path& run_dir,
+                                          TrainerOptions options);
 
 // Seeds, builds, fits and tests; metrics go to run_dir/metrics.jsonl and
 // progress to stderr. Throws ConfigError (bad config), IoError (files) or
