@@ -18,6 +18,7 @@
 
 #include "kiln/error.h"
 #include "kiln/track/run_dir.h"
+#include "support/temp_dir.h"
 
 namespace kiln::track {
 namespace {
@@ -60,21 +61,10 @@ std::function<std::uint32_t()> sequence(std::vector<std::uint32_t> values) {
   };
 }
 
-class TempDir {
+// Each test's directory is named after this file.
+class TempDir : public kiln::testing::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "kiln_run_id_test.XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : kiln::testing::TempDir("kiln_run_id_test") {}
 };
 
 const std::regex kGeneratedFormat("^[0-9]{8}-[0-9]{6}-[0-9a-f]{8}$");

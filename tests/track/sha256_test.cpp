@@ -13,26 +13,17 @@
 
 #include "kiln/error.h"
 #include "kiln/track/env.h"
+#include "support/temp_dir.h"
 
 namespace kiln {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
+// Each test's directory is named after this file.
+class TempDir : public kiln::testing::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "kiln_sha256_test.XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : kiln::testing::TempDir("kiln_sha256_test") {}
 };
 
 // The FIPS 180-4 examples published by NIST (SHA256.pdf, SHA2_Additional.pdf).

@@ -14,26 +14,17 @@
 
 #include "kiln/error.h"
 #include "kiln/track/env.h"
+#include "support/temp_dir.h"
 
 namespace kiln::train {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
+// Each test's directory is named after this file.
+class TempDir : public kiln::testing::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "kiln_safetensors_test.XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : kiln::testing::TempDir("kiln_safetensors_test") {}
 };
 
 std::string bytes(std::initializer_list<int> values) {
