@@ -23,4 +23,25 @@ std::optional<std::size_t> first_invalid_utf8(std::string_view text) {
   return std::nullopt;
 }
 
+std::string repair_latin1_escapes(std::string text) {
+  std::optional<std::size_t> bad = first_invalid_utf8(text);
+  if (!bad) return text;
+  std::string out = text.substr(0, *bad);
+  std::size_t i = *bad;
+  while (i < text.size()) {
+    std::optional<std::size_t> next = first_invalid_utf8(std::string_view(text).substr(i));
+    if (!next) {
+      out.append(text, i, std::string::npos);
+      break;
+    }
+    out.append(text, i, *next);
+    i += *next;
+    auto byte = static_cast<unsigned char>(text[i]);
+    if (byte == 0x85 || byte == 0xA0) out += '\xC2';
+    out += text[i];
+    ++i;
+  }
+  return out;
+}
+
 }  // namespace kiln::config

@@ -44,7 +44,7 @@ struct Converter {
   Node scalar(const YAML::Node& node, const std::string& key) {
     Source source = source_of(node);
     const std::string& tag = node.Tag();
-    const std::string& text = node.Scalar();
+    const std::string text = repair_latin1_escapes(node.Scalar());
     if (tag == "!" || tag == kStrTag) return Node::string(text, std::move(source));  // quoted or !!str
     if (tag == "?" || tag.empty()) return type_plain_scalar(text, std::move(source));
     Node typed = type_plain_scalar(text, source);
@@ -147,7 +147,7 @@ struct Converter {
                             "a map key must be a scalar, found a " + std::string(k.IsMap() ? "map" : "list"));
             continue;
           }
-          const std::string& name = k.Scalar();
+          const std::string name = repair_latin1_escapes(k.Scalar());
           std::string child_key = key.empty() ? name : key + "." + name;
           if (std::find(explicit_keys.begin(), explicit_keys.end(), name) != explicit_keys.end()) {
             diagnostics.add(child_key, source_of(k),

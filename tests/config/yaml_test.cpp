@@ -126,6 +126,16 @@ TEST(YamlLoad, AliasBombIsRefused) {
   }
 }
 
+// Found by fuzz/yaml_fuzz: yaml-cpp decodes \N and \_ to the Latin-1 bytes
+// 0x85 and 0xA0; kiln re-encodes them as UTF-8 so they emit and load back.
+TEST(YamlLoad, NextLineAndNoBreakSpaceEscapesAreUtf8) {
+  Node n = load("a: \"x\\Ny\\_z\"\n\"k\\N\": 1\nb: \"\\x85 \\u00a0 \u00e9\"\n");
+  EXPECT_EQ(n.find("a")->as_string(), "x\xC2\x85y\xC2\xA0z");
+  EXPECT_EQ(n.keys().at(1), "k\xC2\x85");
+  EXPECT_EQ(n.find("b")->as_string(), "\xC2\x85 \xC2\xA0 \xC3\xA9");
+  EXPECT_EQ(load(to_yaml(n)), n);
+}
+
 TEST(YamlEmit, EscapesUnicodeLineBreaksAndControls) {
   Node n = Node::map();
   n.set("a", Node::string("x\xC2\x85y\xE2\x80\xA8z\xEF\xBB\xBFw"));
