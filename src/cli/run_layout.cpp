@@ -93,14 +93,7 @@ track::RunId run_id_of(const fs::path& run_dir) {
   } catch (const kiln::Error&) {
     // No readable manifest (a run from an older kiln): fall back to the name.
   }
-  std::string name = run_dir.filename().string();
-  // "2024-03-14_09-26-53_3fa9c01e" -> "20240314-092653-3fa9c01e"
-  if (name.size() > 20 && name[4] == '-' && name[7] == '-' && name[10] == '_' && name[13] == '-' && name[16] == '-' &&
-      name[19] == '_') {
-    name = name.substr(0, 4) + name.substr(5, 2) + name.substr(8, 2) + "-" + name.substr(11, 2) + name.substr(14, 2) +
-           name.substr(17, 2) + "-" + name.substr(20);
-  }
-  return track::RunId{name, track::RunIdSource::kKilnRunId};
+  return track::run_id_from_dir_name(run_dir.filename().string());
 }
 
 }  // namespace kiln::cli

@@ -1,6 +1,5 @@
 #include <cerrno>
 #include <chrono>
-#include <cmath>
 #include <cstring>
 
 #include "kiln/error.h"
@@ -10,13 +9,8 @@
 namespace kiln {
 namespace {
 
-std::string json_number(double v) {
-  if (std::isnan(v)) return "\"nan\"";
-  if (std::isinf(v)) return v > 0 ? "\"inf\"" : "\"-inf\"";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
+// Shortest text that reads back as the same double; nan/inf as strings.
+std::string json_number(double v) { return track::to_json(track::JsonValue::number(v)); }
 
 }  // namespace
 

@@ -42,6 +42,17 @@ std::string run_dir_name(const RunId& id) {
   return readable_name(id.value).value_or(id.value);
 }
 
+RunId run_id_from_dir_name(const std::string& name) {
+  // "2024-03-14_09-26-53_3fa9c01e" -> "20240314-092653-3fa9c01e"
+  if (name.size() > 20 && name[4] == '-' && name[7] == '-' && name[10] == '_' && name[13] == '-' && name[16] == '-' &&
+      name[19] == '_') {
+    std::string id = name.substr(0, 4) + name.substr(5, 2) + name.substr(8, 2) + "-" + name.substr(11, 2) +
+                     name.substr(14, 2) + name.substr(17, 2) + "-" + name.substr(20);
+    if (readable_name(id) == name) return RunId{id, RunIdSource::kGenerated};
+  }
+  return RunId{name, RunIdSource::kKilnRunId};
+}
+
 RunDir create_run_dir(const std::filesystem::path& root, const RunId& id, const RunDirOptions& options) {
   if (!is_valid_run_id(id.value)) {
     // The id becomes a path component; "../x" must never leave root.

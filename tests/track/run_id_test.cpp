@@ -261,6 +261,14 @@ TEST(RunDirTest, AGeneratedIdsDirectorySpellsItsDateAndTime) {
   EXPECT_EQ(dir.id.value, "20240314-092653-3fa9c01e");
 }
 
+TEST(RunDirTest, TheIdIsReadBackFromTheDirectoryName) {
+  RunId generated = run_id_from_dir_name("2024-03-14_09-26-53_3fa9c01e");
+  EXPECT_EQ(generated.value, "20240314-092653-3fa9c01e");
+  EXPECT_EQ(generated.source, RunIdSource::kGenerated);
+  EXPECT_EQ(run_id_from_dir_name("slurm-812345-0").value, "slurm-812345-0");
+  EXPECT_EQ(run_id_from_dir_name("2024-03-14_09-26-5x_3fa9c01e").value, "2024-03-14_09-26-5x_3fa9c01e");
+}
+
 TEST(RunDirTest, ASharedIdIsTheDirectoryNameAsIs) {
   EXPECT_EQ(run_dir_name(RunId{"20240314-092653-3fa9c01e", RunIdSource::kKilnRunId}), "20240314-092653-3fa9c01e");
   EXPECT_EQ(run_dir_name(RunId{"slurm-812345-0", RunIdSource::kSlurm}), "slurm-812345-0");

@@ -44,6 +44,9 @@ struct RunDirOptions {
 // The directory name of a run: "YYYY-MM-DD_HH-MM-SS_xxxxxxxx" for a
 // generated id, the id itself for a shared one.
 std::string run_dir_name(const RunId& id);
+// The inverse, for an existing directory: a generated id from a
+// "YYYY-MM-DD_HH-MM-SS_xxxxxxxx" name, else the name itself as a shared id.
+RunId run_id_from_dir_name(const std::string& name);
 
 struct RunDir {
   std::filesystem::path path;  // root / run_dir_name(id)
