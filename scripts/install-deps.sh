@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git  # toolchain
   libyaml-cpp-dev                                           # config files
+  libsqlite3-dev                                            # the run store (runs/kiln.db)
   libgtest-dev                                              # unit tests
   python3-omegaconf                                         # differential tests against OmegaConf (/usr/bin/python3)
   clang libclang-rt-14-dev                                  # libFuzzer + ASan/UBSan for the fuzz tests

@@ -35,8 +35,8 @@ struct MetricComparison {
 struct RunDiff {
   RunRecord a;
   RunRecord b;
-  std::vector<ValueChange> params;       // config keys, sorted
-  std::vector<ValueChange> environment;  // "kiln.commit", "libtorch", "host.cpu", "data.<path>.sha256", ...
+  std::vector<ValueChange> params;        // config keys, sorted
+  std::vector<ValueChange> environment;   // "kiln.commit", "libtorch", "host.cpu", "data.<path>.sha256", ...
   std::vector<MetricComparison> metrics;  // every metric either run logged, sorted
 };
 

@@ -1,0 +1,196 @@
+// Reading the run store: run tables, one run's details, metric series.
+#include <cmath>
+#include <limits>
+
+#include "kiln/error.h"
+#include "kiln/track/run_filter.h"
+#include "kiln/track/run_store.h"
+#include "run_store_impl.h"
+
+namespace kiln::track {
+namespace {
+
+double read_metric_value(const sqlite::Statement& row, int column) {
+  return row.is_null(column) ? std::numeric_limits<double>::quiet_NaN() : row.real(column);
+}
+
+std::vector<RunRecord> select_runs(sqlite::Database& db, const std::string& where_sql,
+                                   const std::vector<ParamValue>& bindings, const std::string& order_sql,
+                                   std::int64_t limit) {
+  std::string sql = std::string("SELECT ") + kRunColumns +
+                    " FROM runs JOIN experiments ON experiments.id = runs.experiment_id WHERE (" + where_sql +
+                    ") ORDER BY " + order_sql + " LIMIT ?";
+  sqlite::Statement s(db, sql);
+  int index = 1;
+  for (const ParamValue& value : bindings) s.bind(index++, value);
+  s.bind(index, limit > 0 ? limit : std::int64_t{-1});
+  std::vector<RunRecord> runs;
+  while (s.step()) runs.push_back(read_run_row(s));
+  sqlite::Statement tags(db, "SELECT key, value FROM tags WHERE run_id = ?1 ORDER BY key");
+  for (RunRecord& run : runs) {
+    tags.bind(1, std::string_view(run.id));
+    while (tags.step()) run.tags[tags.text(0)] = tags.text(1);
+    tags.reset();
+  }
+  return runs;
+}
+
+}  // namespace
+
+RunRecord read_run_row(const sqlite::Statement& row) {
+  RunRecord run;
+  run.id = row.text(0);
+  run.name = row.text(1);
+  run.experiment = row.text(2);
+  run.status = parse_run_status(row.text(3)).value_or(RunStatus::kRunning);
+  run.error = row.text(4);
+  run.start_time = row.real(5);
+  if (!row.is_null(6)) run.end_time = row.real(6);
+  run.heartbeat = row.real(7);
+  run.user = row.text(8);
+  run.host = row.text(9);
+  run.pid = row.int64(10);
+  run.git_commit = row.text(11);
+  run.sweep_id = row.text(12);
+  run.dir = row.text(13);
+  return run;
+}
+
+std::string_view param_type_name(const ParamValue& value) {
+  static constexpr std::string_view kNames[] = {"null", "bool", "int", "float", "string"};
+  return kNames[value.index()];
+}
+
+std::string param_text(const ParamValue& value) {
+  struct Text {
+    std::string operator()(std::monostate) const { return "null"; }
+    std::string operator()(bool b) const { return b ? "true" : "false"; }
+    std::string operator()(std::int64_t v) const { return std::to_string(v); }
+    std::string operator()(double v) const {
+      char buffer[32];
+      // The shortest text that reads back as the same double.
+      for (int precision = 1; precision <= 17; ++precision) {
+        std::snprintf(buffer, sizeof(buffer), "%.*g", precision, v);
+        if (std::strtod(buffer, nullptr) == v) break;
+      }
+      return buffer;
+    }
+    std::string operator()(const std::string& v) const { return v; }
+  };
+  return std::visit(Text{}, value);
+}
+
+double MetricSummary::best() const {
+  for (const char* word : {"loss", "err", "mse", "mae", "perplexity"})
+    if (key.find(word) != std::string::npos) return min;
+  return max;
+}
+
+std::vector<RunRecord> RunStore::list_runs(const RunQuery& query) {
+  SqlFragment where = query.where.empty() ? SqlFragment{"1", {}} : compile_run_filter(query.where);
+  SqlFragment order = compile_run_sort(query.sort);
+  std::vector<ParamValue> bindings = where.bindings;
+  bindings.insert(bindings.end(), order.bindings.begin(), order.bindings.end());
+  return select_runs(impl_->db, where.sql, bindings, order.sql, query.limit);
+}
+
+std::optional<RunRecord> RunStore::find_run(std::string_view run_id) {
+  std::vector<RunRecord> runs = select_runs(impl_->db, "runs.id = ?", {std::string(run_id)}, "runs.id", 1);
+  if (runs.empty()) return std::nullopt;
+  return runs.front();
+}
+
+std::optional<RunRecord> RunStore::resolve_run(std::string_view ref) {
+  sqlite::Database& db = impl_->db;
+  constexpr const char* kNewest = "runs.start_time DESC, runs.id DESC";
+  if (ref == "last") {
+    std::vector<RunRecord> runs = select_runs(db, "1", {}, kNewest, 1);
+    if (runs.empty()) return std::nullopt;
+    return runs.front();
+  }
+  if (std::optional<RunRecord> exact = find_run(ref)) return exact;
+  std::vector<RunRecord> prefixed =
+      select_runs(db, "substr(runs.id, 1, length(?1)) = ?1", {std::string(ref)}, kNewest, 6);
+  if (prefixed.size() == 1) return prefixed.front();
+  if (prefixed.size() > 1) {
+    std::string candidates;
+    for (std::size_t i = 0; i < prefixed.size() && i < 5; ++i) candidates += "\n  " + prefixed[i].id;
+    if (prefixed.size() > 5) candidates += "\n  ...";
+    throw UsageError("run '" + std::string(ref) + "' is ambiguous: it begins several run ids:" + candidates +
+                     "\n  hint: type more of the id");
+  }
+  std::vector<RunRecord> named = select_runs(db, "runs.name = ?1", {std::string(ref)}, kNewest, 1);
+  if (named.empty()) return std::nullopt;
+  return named.front();
+}
+
+std::int64_t RunStore::count_runs() {
+  sqlite::Statement s(impl_->db, "SELECT COUNT(*) FROM runs");
+  s.step();
+  return s.int64(0);
+}
+
+std::vector<Param> RunStore::params(std::string_view run_id) {
+  sqlite::Statement s(impl_->db, "SELECT key, type, value FROM params WHERE run_id = ?1 ORDER BY key");
+  s.bind(1, run_id);
+  std::vector<Param> out;
+  while (s.step()) {
+    ParamValue value = s.value(2);
+    // Bools are stored as 0/1 (SQLite has no boolean); the type column says.
+    if (s.text(1) == "bool" && std::holds_alternative<std::int64_t>(value)) value = std::get<std::int64_t>(value) != 0;
+    out.push_back({s.text(0), std::move(value)});
+  }
+  return out;
+}
+
+std::vector<MetricSummary> RunStore::metric_summaries(std::string_view run_id) {
+  sqlite::Statement s(
+      impl_->db, "SELECT key, step, time, value, min, max, count FROM latest_metrics WHERE run_id = ?1 ORDER BY key");
+  s.bind(1, run_id);
+  std::vector<MetricSummary> out;
+  while (s.step()) {
+    MetricSummary m;
+    m.key = s.text(0);
+    m.last = {s.int64(1), s.real(2), read_metric_value(s, 3)};
+    m.min = read_metric_value(s, 4);
+    m.max = read_metric_value(s, 5);
+    m.count = s.int64(6);
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::vector<MetricPoint> RunStore::metric_series(std::string_view run_id, std::string_view key, bool system) {
+  sqlite::Statement s(impl_->db, system ? "SELECT 0, time, value FROM system_metrics WHERE run_id = ?1 AND key = ?2 "
+                                          "ORDER BY time"
+                                        : "SELECT step, time, value FROM metrics WHERE run_id = ?1 AND key = ?2 "
+                                          "ORDER BY step");
+  s.bind(1, run_id).bind(2, key);
+  std::vector<MetricPoint> out;
+  while (s.step()) out.push_back({s.int64(0), s.real(1), read_metric_value(s, 2)});
+  return out;
+}
+
+std::vector<std::string> RunStore::system_metric_keys(std::string_view run_id) {
+  sqlite::Statement s(impl_->db, "SELECT DISTINCT key FROM system_metrics WHERE run_id = ?1 ORDER BY key");
+  s.bind(1, run_id);
+  std::vector<std::string> out;
+  while (s.step()) out.push_back(s.text(0));
+  return out;
+}
+
+std::vector<Artifact> RunStore::artifacts(std::string_view run_id) {
+  sqlite::Statement s(impl_->db, "SELECT path, size, sha256 FROM artifacts WHERE run_id = ?1 ORDER BY path");
+  s.bind(1, run_id);
+  std::vector<Artifact> out;
+  while (s.step()) out.push_back({s.text(0), static_cast<std::uint64_t>(s.int64(1)), s.text(2)});
+  return out;
+}
+
+std::string RunStore::manifest(std::string_view run_id) {
+  sqlite::Statement s(impl_->db, "SELECT manifest FROM runs WHERE id = ?1");
+  s.bind(1, run_id);
+  return s.step() ? s.text(0) : std::string();
+}
+
+}  // namespace kiln::track
