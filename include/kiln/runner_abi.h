@@ -15,10 +15,11 @@
 #include <vector>
 
 #include "kiln/config/node.h"
+#include "kiln/track/logger.h"
 
 namespace kiln {
 
-inline constexpr int kJobRunnerAbiVersion = 2;
+inline constexpr int kJobRunnerAbiVersion = 3;
 
 // A file the job's data came from, for the run manifest.
 struct JobDataFile {
@@ -38,8 +39,11 @@ struct JobRunner {
   int abi_version = kJobRunnerAbiVersion;
   // Checks every factory's parameters; throws config::ConfigError.
   void (*validate)(const config::Node& resolved) = nullptr;
-  // Trains and tests; throws kiln::Error subclasses.
-  JobSummary (*run)(const config::Node& resolved, const std::string& run_dir) = nullptr;
+  // Trains and tests; throws kiln::Error subclasses. `loggers` (owned by the
+  // caller, alive until run returns) get every metric besides the job's own
+  // JSONL and TensorBoard files: the CLI's run-store recorder.
+  JobSummary (*run)(const config::Node& resolved, const std::string& run_dir,
+                    const std::vector<Logger*>& loggers) = nullptr;
   // The numeric runtime as a JSON object's text: LibTorch version and build
   // configuration, intra-/inter-op threads, CUDA devices and versions when
   // present. Called after run (threads are set by then).

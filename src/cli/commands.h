@@ -10,10 +10,16 @@ namespace kiln::cli {
 using Args = std::vector<std::string>;
 
 int run_train(const Args& args);
+// `kiln runs ls|show|diff|compare|tag|rm` (runs_command.cpp).
+int run_runs(const Args& args);
+// `kiln reproduce RUN`: re-run a recorded run and compare (reproduce_command.cpp).
+int run_reproduce(const Args& args);
 // `kiln completion bash|zsh`: prints the shell script to source.
 int run_completion(const Args& args);
 // `kiln __complete WORD...`: the candidates for the last word, one per line
 // (called by the completion scripts; hidden from --help).
 int run_complete(const Args& args);
+// `kiln ui`: serves the run dashboard until Ctrl-C (kiln_ui, docs/ui.md).
+int run_ui(const Args& args);
 
 }  // namespace kiln::cli

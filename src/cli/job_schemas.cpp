@@ -20,6 +20,9 @@ struct JobConfig {
 struct RunConfig {
   std::string name;
   std::string root = "runs";
+  std::string store;
+  bool record = true;
+  double system_metrics_interval = 5.0;
 };
 
 cfg::Schema<JobConfig> job_schema() {
@@ -33,6 +36,11 @@ cfg::Schema<RunConfig> run_schema() {
   cfg::Schema<RunConfig> s("run", cfg::SchemaOptions{.doc = "The run's name and where its directory goes"});
   s.field("name", &RunConfig::name).doc("human-readable run name (the id stays unique)");
   s.field("root", &RunConfig::root).doc("where run directories go: <root>/<experiment>/<date>_<time>_<id>");
+  s.field("store", &RunConfig::store).doc("the run store (SQLite) every run is recorded in; empty = <root>/kiln.db");
+  s.field("record", &RunConfig::record).doc("record the run in the run store (kiln runs, kiln ui, kiln reproduce)");
+  s.field("system_metrics_interval", &RunConfig::system_metrics_interval)
+      .doc("seconds between samples of CPU, memory and GPU use; 0 = off")
+      .range(0, 3600);
   return s;
 }
 

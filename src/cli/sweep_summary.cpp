@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <set>
 
+#include "text_table.h"
+
 namespace kiln::cli {
 namespace {
 
@@ -29,7 +31,7 @@ std::string format_sweep_table(const std::vector<SweepRow>& rows) {
   header.push_back("seconds");
   header.push_back("overrides");
 
-  std::vector<std::vector<std::string>> cells = {header};
+  TableRows cells = {header};
   for (const SweepRow& row : rows) {
     std::vector<std::string> line = {std::to_string(row.index), row.status};
     for (const std::string& name : metric_names) {
@@ -40,21 +42,7 @@ std::string format_sweep_table(const std::vector<SweepRow>& rows) {
     line.push_back(row.overrides.empty() ? "(none)" : row.overrides);
     cells.push_back(std::move(line));
   }
-  std::vector<std::size_t> width(header.size(), 0);
-  for (const auto& line : cells)
-    for (std::size_t c = 0; c < line.size(); ++c) width[c] = std::max(width[c], line[c].size());
-
-  std::string out;
-  for (const auto& line : cells) {
-    std::string text;
-    for (std::size_t c = 0; c < line.size(); ++c) {
-      bool last = c + 1 == line.size();
-      text += line[c];
-      if (!last) text += std::string(width[c] - line[c].size() + 2, ' ');
-    }
-    out += text + "\n";
-  }
-  return out;
+  return format_table(cells);
 }
 
 }  // namespace kiln::cli

@@ -1,11 +1,13 @@
 // `kiln train`: compose, check and run one job, or a multirun of them one
 // after another. Training itself happens in libkiln_runner.so (job_runner.h),
 // so everything before it stays free of LibTorch and fast.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 
 #include "commands.h"
@@ -22,8 +24,10 @@
 #include "kiln/track/run_dir.h"
 #include "run_layout.h"
 #include "run_manifest.h"
+#include "run_recording.h"
 #include "stderr_tee.h"
 #include "sweep_summary.h"
+#include "train_job.h"
 
 namespace kiln::cli {
 namespace {
@@ -164,13 +168,14 @@ struct PreparedJob {
   std::vector<config::Override> overrides;
   config::ComposeResult composed;
   config::Node resolved;
+  std::map<std::string, std::string> tags;  // set on the run in the store
 };
 
 // Compose, resolve strictly, validate (schemas, then every factory's
 // parameters). Throws ConfigError.
 PreparedJob prepare_job(config::Composer& composer, const TrainArgs& args,
                         const std::vector<config::Override>& overrides) {
-  PreparedJob job{overrides, composer.compose(args.config.config_name, overrides), {}};
+  PreparedJob job{overrides, composer.compose(args.config.config_name, overrides), {}, {}};
   job.resolved = config::resolve(job.composed.config);
   config::job_schema_registry().validate(job.resolved);
   experiment_name(job.resolved);
@@ -190,22 +195,43 @@ struct JobOutcome {
 JobOutcome train_in(const PreparedJob& job, const TrainArgs& args, const fs::path& run_dir, const track::RunId& id,
                     bool resumed, std::optional<fs::path> sweep_dir = std::nullopt, std::size_t job_index = 0) {
   if (!resumed) write_run_config(run_dir, job.composed, job.resolved, job.overrides);
-  RunManifest manifest(RunStart{id, run_dir, experiment_name(job.resolved), args.config.config_name, &job.resolved,
-                                job.overrides, resumed, std::move(sweep_dir), job_index});
+  RunStart start{id,
+                 run_dir,
+                 experiment_name(job.resolved),
+                 args.config.config_name,
+                 &job.resolved,
+                 job.overrides,
+                 resumed,
+                 std::move(sweep_dir),
+                 job_index};
+  RunManifest manifest(start);
+  std::unique_ptr<track::RunRecorder> recorder = start_recording(job.resolved, start, manifest, job.tags);
+  auto record_end = [&](track::RunStatus status, const std::string& error, bool with_artifacts) {
+    if (!recorder) return;
+    std::vector<track::Artifact> artifacts = with_artifacts ? list_artifacts(run_dir) : std::vector<track::Artifact>{};
+    recorder->end(status, error, track::to_json(manifest.document()), artifacts);
+  };
   const JobRunner& runner = job_runner();
   JobOutcome outcome{run_dir, id, {}};
   // Before the tee and the trainer start their threads (see kill_watch.h).
-  KillWatch kill_watch([&](int signal_number) { manifest.kill(signal_number); });
+  KillWatch kill_watch([&](int signal_number) {
+    manifest.kill(signal_number);
+    record_end(track::RunStatus::kKilled, std::string("killed by SIG") + sigabbrev_np(signal_number), false);
+  });
+  std::vector<Logger*> loggers;
+  if (recorder) loggers.push_back(recorder.get());
   try {
     StderrTee tee(run_dir / "train.log");
     std::fprintf(stderr, "kiln: %s run %s in %s\n", resumed ? "resuming" : "starting", id.value.c_str(),
                  run_dir.string().c_str());
-    outcome.summary = runner.run(job.resolved, run_dir.string());
+    outcome.summary = runner.run(job.resolved, run_dir.string(), loggers);
   } catch (const std::exception& e) {
     manifest.fail(e.what(), runner.describe_runtime());
+    record_end(track::RunStatus::kFailed, e.what(), true);
     throw;
   }
   manifest.finish(outcome.summary, runner.describe_runtime());
+  record_end(track::RunStatus::kFinished, "", true);
   return outcome;
 }
 
@@ -282,6 +308,18 @@ int run_multirun(config::Composer& composer, const TrainArgs& args,
 }
 
 }  // namespace
+
+TrainedRun train_complete_job(const CompleteJob& complete) {
+  PreparedJob job{complete.overrides, config::ComposeResult{complete.composed, {}, {}, {}, {}}, complete.resolved,
+                  complete.tags};
+  config::job_schema_registry().validate(job.resolved);
+  job_runner().validate(job.resolved);
+  track::RunDir run =
+      track::create_run_dir(runs_root(job.resolved) / experiment_name(job.resolved), track::resolve_run_id());
+  TrainArgs args;
+  JobOutcome outcome = train_in(job, args, run.path, run.id, false);
+  return TrainedRun{outcome.run_dir, outcome.id.value, outcome.summary};
+}
 
 int run_train(const Args& raw_args) {
   TrainArgs args = parse_train_args(raw_args);

@@ -6,8 +6,9 @@ namespace {
 
 void validate(const kiln::config::Node& resolved) { kiln::validate_training_job(resolved); }
 
-kiln::JobSummary run(const kiln::config::Node& resolved, const std::string& run_dir) {
-  kiln::JobResult result = kiln::run_training_job(resolved, run_dir);
+kiln::JobSummary run(const kiln::config::Node& resolved, const std::string& run_dir,
+                     const std::vector<kiln::Logger*>& loggers) {
+  kiln::JobResult result = kiln::run_training_job(resolved, run_dir, loggers);
   kiln::JobSummary summary{result.metrics, result.steps, result.seconds, result.samples_per_second, {}};
   for (const auto& [path, size] : result.data_files) summary.data_files.push_back({path, size});
   return summary;

@@ -140,7 +140,8 @@ std::unique_ptr<Trainer> make_job_trainer(const config::Node& resolved, const st
   return trainer;
 }
 
-JobResult run_training_job(const config::Node& resolved, const std::filesystem::path& run_dir) {
+JobResult run_training_job(const config::Node& resolved, const std::filesystem::path& run_dir,
+                           const std::vector<Logger*>& extra_loggers) {
   register_builtin_factories();
   seed_everything(seed_of(resolved));
   subtree(resolved, "model");
@@ -157,6 +158,8 @@ JobResult run_training_job(const config::Node& resolved, const std::filesystem::
     options.resume = (std::filesystem::path(*options.resume) / "checkpoints").string();
   std::unique_ptr<Trainer> trainer_ptr = make_job_trainer(resolved, run_dir, options);
   Trainer& trainer = *trainer_ptr;
+  // Not owned: an empty owner with the pointer aliased.
+  for (Logger* logger : extra_loggers) trainer.add_logger(std::shared_ptr<Logger>(std::shared_ptr<Logger>(), logger));
 
   trainer.fit(module, *data);
   JobResult result;

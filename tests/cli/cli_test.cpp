@@ -14,28 +14,18 @@
 #include "kiln/track/json.h"
 #include "kiln/track/sha256.h"
 #include "kiln/track/tensorboard.h"
+#include "support/shell.h"
 
 namespace {
 namespace fs = std::filesystem;
+using kiln::testing::read_file;
+using kiln::testing::shell_quote;
 
 struct Result {
   int exit_code = -1;
   std::string out;
   std::string err;
 };
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 class Cli : public ::testing::Test {
  protected:
@@ -49,9 +39,10 @@ class Cli : public ::testing::Test {
 
   // Runs kiln with args in directory `cwd` (default: an empty temp dir).
   Result kiln(const std::vector<std::string>& args, const fs::path& cwd = {}, const std::string& env = "") {
-    std::string command = "cd " + quote((cwd.empty() ? dir_ : cwd).string()) + " && " + env + " " + quote(KILN_BINARY);
-    for (const auto& a : args) command += " " + quote(a);
-    command += " >" + quote((dir_ / "stdout").string()) + " 2>" + quote((dir_ / "stderr").string());
+    std::string command =
+        "cd " + shell_quote((cwd.empty() ? dir_ : cwd).string()) + " && " + env + " " + shell_quote(KILN_BINARY);
+    for (const auto& a : args) command += " " + shell_quote(a);
+    command += " >" + shell_quote((dir_ / "stdout").string()) + " 2>" + shell_quote((dir_ / "stderr").string());
     int status = std::system(command.c_str());
     return Result{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(dir_ / "stdout"), read_file(dir_ / "stderr")};
   }
@@ -199,8 +190,8 @@ TEST_F(Cli, ResumedRunsEndBitwiseIdenticalToAnUninterruptedRun) {
   EXPECT_EQ(model_hash(interrupted, 20), expected);
 
   // A real kill: SIGKILL once the run has checkpointed at step 6 or later.
-  std::string command = "cd " + quote(dir_.string()) + " && exec " + quote(KILN_BINARY);
-  for (const auto& a : with({"trainer.max_steps=20"})) command += " " + quote(a);
+  std::string command = "cd " + shell_quote(dir_.string()) + " && exec " + shell_quote(KILN_BINARY);
+  for (const auto& a : with({"trainer.max_steps=20"})) command += " " + shell_quote(a);
   command += " >/dev/null 2>&1";
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
@@ -334,14 +325,14 @@ TEST_F(Cli, BashCompletionScriptCompletesInARealBash) {
   std::ofstream(dir_ / "completion.bash") << script.out;
   // Drive the completion function the way bash does on <Tab>.
   std::string line = "kiln train model=m";
-  std::ofstream(dir_ / "drive.bash") << "kiln() { " << quote(KILN_BINARY) << " \"$@\"; }\n"
+  std::ofstream(dir_ / "drive.bash") << "kiln() { " << shell_quote(KILN_BINARY) << " \"$@\"; }\n"
                                      << "source completion.bash\n"
-                                     << "COMP_LINE=" << quote(line) << "; COMP_POINT=" << line.size() << "\n"
+                                     << "COMP_LINE=" << shell_quote(line) << "; COMP_POINT=" << line.size() << "\n"
                                      << "COMP_WORDS=(kiln train model = m); COMP_CWORD=4\n"
                                      << "_kiln_complete\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n";
   Result r;
-  std::string command = "cd " + quote(dir_.string()) +
-                        " && PATH=" + quote(fs::path(KILN_BINARY).parent_path().string()) +
+  std::string command = "cd " + shell_quote(dir_.string()) +
+                        " && PATH=" + shell_quote(fs::path(KILN_BINARY).parent_path().string()) +
                         ":$PATH bash drive.bash > out.txt 2>&1";
   int status = std::system(command.c_str());
   EXPECT_EQ(WEXITSTATUS(status), 0) << read_file(dir_ / "out.txt");
@@ -416,7 +407,7 @@ TEST_F(Cli, AFailedRunIsRecordedAsFailedWithItsError) {
 }
 
 TEST_F(Cli, ARunStoppedBySigtermIsRecordedAsKilledAndDiesOfTheSignal) {
-  std::string command = "cd " + quote(dir_.string()) + " && exec " + quote(KILN_BINARY) +
+  std::string command = "cd " + shell_quote(dir_.string()) + " && exec " + shell_quote(KILN_BINARY) +
                         " train model=mlp trainer.max_epochs=50 >/dev/null 2>&1";
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
@@ -481,8 +472,8 @@ TEST_F(Cli, MultirunChecksEveryJobBeforeRunningAny) {
 // A user's binary: kiln::main plus a model registered in its own main.cpp.
 TEST_F(Cli, AUsersOwnBinaryTrainsItsOwnRegisteredModel) {
   std::string configs = (fs::path(KILN_SOURCE_DIR) / "examples/custom_model/configs").string();
-  std::string command = "cd " + quote(dir_.string()) + " && KILN_RUNNER_LIBRARY=/nonexistent " +
-                        quote(KILN_CUSTOM_MODEL_BINARY) + " train -cd " + quote(configs) +
+  std::string command = "cd " + shell_quote(dir_.string()) + " && KILN_RUNNER_LIBRARY=/nonexistent " +
+                        shell_quote(KILN_CUSTOM_MODEL_BINARY) + " train -cd " + shell_quote(configs) +
                         " model=wide_linear trainer.fast_dev_run=2 > out.txt 2> err.txt";
   int status = std::system(command.c_str());
   ASSERT_EQ(WEXITSTATUS(status), 0) << read_file(dir_ / "err.txt");
