@@ -1,0 +1,32 @@
+// The JSON shapes of the dashboard API (private to kiln_ui; docs/ui.md shows
+// them). One function per shape, so the page, the docs and the tests agree
+// on field names.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kiln/track/json.h"
+#include "kiln/track/run_store.h"
+
+namespace kiln::ui::api {
+
+// A finite number, or null (JSON has no NaN; the page draws a gap).
+track::JsonValue number_or_null(double value);
+// id, name, experiment, status, error, start_time, end_time, duration,
+// heartbeat, user, host, pid, git_commit, sweep_id, dir, tags.
+track::JsonValue run_record(const track::RunRecord& run);
+// {last, step, time, min, max, count, best}, keyed by the caller.
+track::JsonValue metric_summary(const track::MetricSummary& summary);
+// {key: summary, ...}
+track::JsonValue metric_summaries(const std::vector<track::MetricSummary>& summaries);
+// [{key, type, value}] with value typed as the config had it.
+track::JsonValue params(const std::vector<track::Param>& params);
+track::JsonValue artifacts(const std::vector<track::Artifact>& artifacts);
+// {key, system, count, steps, times, values}: the points at `kept`
+// (indices into `points`), columnar as uPlot draws them.
+track::JsonValue series(const std::string& key, bool system, const std::vector<track::MetricPoint>& points,
+                        std::span<const std::size_t> kept);
+
+}  // namespace kiln::ui::api
