@@ -2,10 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 
 #include "kiln/error.h"
@@ -56,6 +58,18 @@ std::string with_summary(double wall_time, std::int64_t step, const std::string&
   std::string event = event_header(wall_time, step);
   put_bytes(event, 5, summary);  // Event.summary
   return event;
+}
+
+void put_double(std::string& out, std::uint32_t field, double value) {
+  put_key(out, field, kFixed64);
+  put_fixed(out, std::bit_cast<std::uint64_t>(value), 8);
+}
+
+// A packed repeated double: one length-delimited field of 8-byte values.
+void put_packed_doubles(std::string& out, std::uint32_t field, const std::vector<double>& values) {
+  std::string packed;
+  for (double v : values) put_fixed(packed, std::bit_cast<std::uint64_t>(v), 8);
+  put_bytes(out, field, packed);
 }
 
 // Reads fields of one message; `bytes` outlives the reader.
@@ -111,6 +125,36 @@ class WireReader {
   std::size_t at_ = 0;
 };
 
+double as_double(std::uint64_t bits) { return std::bit_cast<double>(bits); }
+
+Histogram decode_histogram(std::string_view bytes) {
+  Histogram h;
+  WireReader r(bytes);
+  auto read_doubles = [&](WireType type, std::vector<double>& out) {
+    if (type == kFixed64) {  // an unpacked element
+      out.push_back(as_double(r.fixed(8)));
+      return;
+    }
+    WireReader packed(r.bytes());
+    while (!packed.done()) out.push_back(as_double(packed.fixed(8)));
+  };
+  while (!r.done()) {
+    auto [field, type] = r.key();
+    if (field >= 1 && field <= 5 && type == kFixed64) {
+      double value = as_double(r.fixed(8));
+      double* fields[] = {&h.min, &h.max, &h.num, &h.sum, &h.sum_squares};
+      *fields[field - 1] = value;
+    } else if (field == 6 && (type == kLengthDelimited || type == kFixed64)) {
+      read_doubles(type, h.bucket_limit);
+    } else if (field == 7 && (type == kLengthDelimited || type == kFixed64)) {
+      read_doubles(type, h.bucket);
+    } else {
+      r.skip(type);
+    }
+  }
+  return h;
+}
+
 EventValue decode_value(std::string_view bytes) {
   EventValue value;
   WireReader r(bytes);
@@ -120,6 +164,8 @@ EventValue decode_value(std::string_view bytes) {
       value.tag = std::string(r.bytes());
     } else if (field == 2 && type == kFixed32) {
       value.simple_value = std::bit_cast<float>(static_cast<std::uint32_t>(r.fixed(4)));
+    } else if (field == 5 && type == kLengthDelimited) {  // HistogramProto
+      value.histogram = decode_histogram(r.bytes());
     } else if (field == 9 && type == kLengthDelimited) {  // SummaryMetadata
       WireReader meta(r.bytes());
       while (!meta.done()) {
@@ -192,6 +238,49 @@ std::string encode_text_event(double wall_time, std::int64_t step, std::string_v
   return with_summary(wall_time, step, v);
 }
 
+Histogram make_histogram(const std::vector<float>& values, int bins) {
+  Histogram h;
+  std::vector<double> finite;
+  finite.reserve(values.size());
+  for (float v : values)
+    if (std::isfinite(v)) finite.push_back(v);
+  if (finite.empty() || bins < 1) return h;
+  auto [lo, hi] = std::minmax_element(finite.begin(), finite.end());
+  h.min = *lo;
+  h.max = *hi;
+  h.num = static_cast<double>(finite.size());
+  for (double v : finite) {
+    h.sum += v;
+    h.sum_squares += v * v;
+  }
+  // All values equal: one bucket, as TensorBoard cannot draw a zero width.
+  int count = h.max > h.min ? bins : 1;
+  double width = (h.max - h.min) / count;
+  h.bucket.assign(static_cast<std::size_t>(count), 0.0);
+  for (int i = 0; i < count; ++i) h.bucket_limit.push_back(i + 1 == count ? h.max : h.min + width * (i + 1));
+  for (double v : finite) {
+    auto bucket = width > 0 ? static_cast<std::size_t>((v - h.min) / width) : 0;
+    h.bucket[std::min(bucket, h.bucket.size() - 1)] += 1;
+  }
+  return h;
+}
+
+std::string encode_histogram_event(double wall_time, std::int64_t step, std::string_view tag,
+                                   const Histogram& histogram) {
+  std::string histo;
+  put_double(histo, 1, histogram.min);  // HistogramProto.min ... sum_squares
+  put_double(histo, 2, histogram.max);
+  put_double(histo, 3, histogram.num);
+  put_double(histo, 4, histogram.sum);
+  put_double(histo, 5, histogram.sum_squares);
+  put_packed_doubles(histo, 6, histogram.bucket_limit);
+  put_packed_doubles(histo, 7, histogram.bucket);
+  std::string v;
+  put_bytes(v, 1, tag);
+  put_bytes(v, 5, histo);  // Value.histo
+  return with_summary(wall_time, step, v);
+}
+
 Event decode_event(std::string_view bytes) {
   Event event;
   WireReader r(bytes);
@@ -258,6 +347,10 @@ void TensorBoardLogger::log_metrics(const Metrics& metrics, std::int64_t step) {
 
 void TensorBoardLogger::add_text(const std::string& tag, const std::string& text, std::int64_t step) {
   append(encode_text_event(now_seconds(), step, tag, text));
+}
+
+void TensorBoardLogger::log_histogram(const std::string& tag, const std::vector<float>& values, std::int64_t step) {
+  append(encode_histogram_event(now_seconds(), step, tag, make_histogram(values)));
 }
 
 void TensorBoardLogger::finalize(const std::string& status) { std::fflush(file_); }

@@ -55,6 +55,13 @@ cfg::Schema<ProgressBarOptions> progress_bar_schema() {
   return s;
 }
 
+cfg::Schema<WeightHistogramsOptions> weight_histograms_schema() {
+  using O = WeightHistogramsOptions;
+  cfg::Schema<O> s("weight_histograms", {.doc = "TensorBoard histograms of every parameter every N steps"});
+  s.field("every_n_steps", &O::every_n_steps).doc("after every N-th optimizer step").min(1);
+  return s;
+}
+
 }  // namespace
 
 void register_builtin_callbacks() {
@@ -69,6 +76,8 @@ void register_builtin_callbacks() {
     callbacks.add("timer", timer_schema(), [](const TimerOptions& o) { return std::make_shared<Timer>(o); });
     callbacks.add("progress_bar", progress_bar_schema(),
                   [](const ProgressBarOptions& o) { return std::make_shared<ProgressBar>(o); });
+    callbacks.add("weight_histograms", weight_histograms_schema(),
+                  [](const WeightHistogramsOptions& o) { return std::make_shared<WeightHistograms>(o); });
     return true;
   }();
   (void)registered;

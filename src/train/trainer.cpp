@@ -171,6 +171,13 @@ void Trainer::publish(const Metrics& metrics) {
   for (auto& logger : loggers_) logger->log_metrics(metrics, global_step_);
 }
 
+void Trainer::log_histogram(const std::string& tag, const torch::Tensor& values) {
+  if (options_.fast_dev_run > 0 || !values.defined()) return;
+  torch::Tensor host = values.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  std::vector<float> flat(host.data_ptr<float>(), host.data_ptr<float>() + host.numel());
+  for (auto& logger : loggers_) logger->log_histogram(tag, flat, global_step_);
+}
+
 Metrics Trainer::evaluate(Module& module, data::BatchLoader* loader, Stage stage, std::int64_t limit) {
   if (!loader || limit == 0) return {};
   torch::NoGradGuard no_grad;

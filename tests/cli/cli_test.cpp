@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "kiln/track/json.h"
+#include "kiln/track/run_store.h"
 #include "kiln/track/sha256.h"
 #include "kiln/track/tensorboard.h"
 #include "support/shell.h"
@@ -352,7 +353,8 @@ const kiln::track::JsonValue& at(const kiln::track::JsonValue& object, const std
 TEST_F(Cli, TheManifestRecordsWhatIsNeededToRedoTheRun) {
   // Not fast_dev_run: like Lightning's, it logs nothing.
   Result r =
-      kiln({"train", "trainer.max_steps=2", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1", "seed=7"});
+      kiln({"train", "trainer.max_steps=2", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1", "seed=7",
+            "+callbacks.histograms._target_=weight_histograms", "+callbacks.histograms.every_n_steps=2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   fs::path run = fs::directory_iterator(runs())->path();
   using kiln::track::JsonValue;
@@ -367,7 +369,7 @@ TEST_F(Cli, TheManifestRecordsWhatIsNeededToRedoTheRun) {
   EXPECT_EQ(at(m, "experiment").text(), "fashion_mnist");
   EXPECT_EQ(at(m, "seed").text(), "7");
   EXPECT_EQ(at(m, "command").items().at(1).text(), "train");
-  EXPECT_EQ(at(m, "overrides").items().size(), 4u);
+  EXPECT_EQ(at(m, "overrides").items().size(), 6u);
   EXPECT_EQ(at(at(m, "config"), "seed").text(), "7");
   EXPECT_EQ(at(at(at(m, "config"), "model"), "_target_").text(), "cnn");
   EXPECT_FALSE(at(at(m, "kiln"), "version").text().empty());
@@ -382,13 +384,15 @@ TEST_F(Cli, TheManifestRecordsWhatIsNeededToRedoTheRun) {
   std::vector<kiln::track::Event> events = kiln::track::read_event_file(fs::directory_iterator(run / "tb")->path());
   ASSERT_GE(events.size(), 3u);
   EXPECT_EQ(events.front().file_version, "brain.Event:2");
-  bool has_test_acc = false, has_config = false;
+  bool has_test_acc = false, has_config = false, has_histogram = false;
   for (const auto& event : events)
     for (const auto& value : event.values) {
       has_test_acc |= value.tag == "test/acc" && value.simple_value.has_value();
       has_config |= value.tag == "config" && value.plugin_name == "text";
+      has_histogram |= value.tag.starts_with("weights/") && value.histogram && event.step == 2;
     }
   EXPECT_TRUE(has_test_acc && has_config);
+  EXPECT_TRUE(has_histogram) << "the weight_histograms callback wrote nothing at step 2";
   // Every data file with a SHA-256 anyone can check with sha256sum.
   const auto& data = at(m, "data").items();
   ASSERT_EQ(data.size(), 4u);
@@ -434,6 +438,12 @@ TEST_F(Cli, ARunStoppedBySigtermIsRecordedAsKilledAndDiesOfTheSignal) {
   EXPECT_EQ(at(m, "status").text(), "KILLED");
   EXPECT_EQ(at(m, "error").text(), "killed by SIGTERM");
   EXPECT_FALSE(at(m, "end_time").is_null());
+  // The run store says the same.
+  kiln::track::RunStore store(kiln::track::RunStoreOptions{.path = dir_ / "runs" / "kiln.db", .read_only = true});
+  std::optional<kiln::track::RunRecord> record = store.resolve_run("last");
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(record->status, kiln::track::RunStatus::kKilled);
+  EXPECT_EQ(record->error, "killed by SIGTERM");
 }
 
 TEST_F(Cli, ABadExperimentNameIsAConfigError) {

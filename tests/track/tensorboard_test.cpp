@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -96,6 +97,41 @@ TEST(EventEncoding, EventsDecodeBack) {
   EXPECT_FALSE(text.values[0].simple_value.has_value());
 }
 
+TEST(Histograms, EqualWidthBucketsFromMinToMaxWithoutNonFiniteValues) {
+  Histogram h = make_histogram({0.0f, 1.0f, 1.0f, 2.0f, 4.0f, NAN, INFINITY}, 4);
+  EXPECT_EQ(h.min, 0.0);
+  EXPECT_EQ(h.max, 4.0);
+  EXPECT_EQ(h.num, 5.0);
+  EXPECT_EQ(h.sum, 8.0);
+  EXPECT_EQ(h.sum_squares, 22.0);
+  EXPECT_EQ(h.bucket_limit, (std::vector<double>{1, 2, 3, 4}));
+  EXPECT_EQ(h.bucket, (std::vector<double>{1, 2, 1, 1}));  // [0,1): 0; [1,2): 1, 1; [2,3): 2; max in the last
+  Histogram flat = make_histogram({3.0f, 3.0f}, 30);
+  EXPECT_EQ(flat.bucket, std::vector<double>{2});
+  EXPECT_EQ(flat.bucket_limit, std::vector<double>{3});
+  EXPECT_EQ(make_histogram({}).num, 0.0);
+}
+
+TEST(Histograms, EncodeAsValueHistoAndDecodeBack) {
+  Histogram h = make_histogram({-1.5f, 0.25f, 2.0f}, 3);
+  std::string event = encode_histogram_event(9, 40, "weights/fc.weight", h);
+  // Value{tag (field 1), histo (field 5, length-delimited: 0x2A)} right after the tag.
+  std::string tag_then_histo = std::string("\x0A\x11weights/fc.weight\x2A", 20);
+  EXPECT_NE(event.find(tag_then_histo), std::string::npos);
+  Event decoded = decode_event(event);
+  EXPECT_EQ(decoded.step, 40);
+  ASSERT_EQ(decoded.values.size(), 1u);
+  ASSERT_TRUE(decoded.values[0].histogram.has_value());
+  const Histogram& back = *decoded.values[0].histogram;
+  EXPECT_EQ(back.min, -1.5);
+  EXPECT_EQ(back.max, 2.0);
+  EXPECT_EQ(back.num, 3.0);
+  EXPECT_EQ(back.sum, 0.75);
+  EXPECT_EQ(back.sum_squares, 2.25 + 0.0625 + 4.0);
+  EXPECT_EQ(back.bucket_limit, h.bucket_limit);
+  EXPECT_EQ(back.bucket, (std::vector<double>{1, 1, 1}));
+}
+
 TEST(EventEncoding, MalformedBytesAreAnError) {
   std::string event = encode_scalar_event(1, 2, "loss", 1.0f);
   EXPECT_THROW(decode_event(event.substr(0, event.size() - 3)), IoError);
@@ -121,11 +157,13 @@ TEST_F(TensorBoardFiles, TheLoggerWritesAFileTensorBoardReads) {
     logger.add_text("config", "seed: 42\n");
     logger.log_metrics({{"train/loss", 0.5}, {"train/lr", 1e-3}}, 10);
     logger.log_metrics({{"val/acc", 0.9136}}, 20);
+    logger.log_histogram("weights/w", {1.0f, 2.0f}, 20);
     logger.finalize("FINISHED");
   }
   EXPECT_TRUE(file.filename().string().starts_with("events.out.tfevents.")) << file;
   std::vector<Event> events = read_event_file(file);
-  ASSERT_EQ(events.size(), 5u);
+  ASSERT_EQ(events.size(), 6u);
+  EXPECT_EQ(events[5].values.at(0).histogram->num, 2.0);
   EXPECT_EQ(events[0].file_version, "brain.Event:2");
   EXPECT_EQ(events[1].values.at(0).plugin_name, "text");
   EXPECT_EQ(events[2].step, 10);

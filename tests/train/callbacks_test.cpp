@@ -12,6 +12,7 @@
 
 #include "kiln/config/error.h"
 #include "kiln/config/yaml.h"
+#include "kiln/track/tensorboard.h"
 #include "kiln/train/checkpoint.h"
 #include "kiln/train/trainer.h"
 
@@ -277,6 +278,47 @@ TEST(ModelCheckpoint, FilenamesFollowLightningsTemplateInASafeForm) {
 TEST(ModelCheckpoint, BadOptionsAreConfigErrors) {
   EXPECT_THROW(ModelCheckpoint(ModelCheckpointOptions{.mode = "best"}), config::ConfigError);
   EXPECT_THROW(ModelCheckpoint(ModelCheckpointOptions{.save_top_k = -2}), config::ConfigError);
+}
+
+// ---------------------------------------------------------- WeightHistograms
+
+TEST(WeightHistograms, WritesEveryParameterEveryNStepsIntoTensorBoard) {
+  TempRoot root;
+  TinyData data;
+  Scripted module;
+  TrainerOptions o = quiet(1);
+  o.max_steps = 6;
+  auto t = trainer_with(o);
+  auto tensorboard = std::make_shared<track::TensorBoardLogger>(root.path() / "tb");
+  t->add_logger(tensorboard);
+  t->add_callback(std::make_shared<WeightHistograms>(WeightHistogramsOptions{.every_n_steps = 3}));
+  t->fit(module, data);
+
+  std::map<std::string, std::vector<std::int64_t>> steps_by_tag;
+  track::Histogram last_weight;
+  for (const track::Event& event : track::read_event_file(tensorboard->file()))
+    for (const track::EventValue& value : event.values)
+      if (value.histogram) {
+        steps_by_tag[value.tag].push_back(event.step);
+        if (value.tag == "weights/fc.weight") last_weight = *value.histogram;
+      }
+  std::vector<std::int64_t> expected{3, 6};
+  EXPECT_EQ(steps_by_tag["weights/fc.weight"], expected);
+  EXPECT_EQ(steps_by_tag["weights/fc.bias"], expected);
+  EXPECT_EQ(steps_by_tag.size(), 2u);
+  // The last histogram is of the weights as the fit left them.
+  torch::Tensor w = module.fc_->weight.detach();
+  EXPECT_EQ(last_weight.num, 8.0);
+  EXPECT_FLOAT_EQ(last_weight.min, w.min().item<float>());
+  EXPECT_FLOAT_EQ(last_weight.max, w.max().item<float>());
+  EXPECT_NEAR(last_weight.sum, w.sum().item<double>(), 1e-5);
+  double counted = 0;
+  for (double c : last_weight.bucket) counted += c;
+  EXPECT_EQ(counted, 8.0);
+}
+
+TEST(WeightHistograms, EveryNStepsBelowOneIsAConfigError) {
+  EXPECT_THROW(WeightHistograms(WeightHistogramsOptions{.every_n_steps = 0}), config::ConfigError);
 }
 
 // ------------------------------------------------------- LearningRateMonitor

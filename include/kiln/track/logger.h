@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace kiln {
 
@@ -22,6 +23,9 @@ class Logger {
   virtual ~Logger() = default;
   // Metrics reached at optimizer step `step`.
   virtual void log_metrics(const Metrics& metrics, std::int64_t step) = 0;
+  // The distribution of a tensor's values at `step` (a layer's weights).
+  // Only loggers that can show one (TensorBoard) override it.
+  virtual void log_histogram(const std::string& tag, const std::vector<float>& values, std::int64_t step) {}
   // The run ended: "FINISHED", "FAILED" or "KILLED".
   virtual void finalize(const std::string& status) {}
 };

@@ -12,7 +12,8 @@
 //
 // Built-ins: model_checkpoint (ModelCheckpoint), early_stopping
 // (EarlyStopping), learning_rate_monitor (LearningRateMonitor), timer
-// (Timer), progress_bar (ProgressBar); parameters by their options' names.
+// (Timer), progress_bar (ProgressBar), weight_histograms
+// (WeightHistograms); parameters by their options' names.
 // Users register their own (docs/callbacks.md):
 //   KILN_REGISTER(kiln::Callback, "my_callback", my_schema(), make_my_callback);
 #pragma once
@@ -23,10 +24,11 @@
 #include "kiln/train/model_checkpoint.h"
 #include "kiln/train/progress_bar.h"
 #include "kiln/train/timer.h"
+#include "kiln/train/weight_histograms.h"
 
 namespace kiln {
 
-// Registers the five built-ins with kiln::registry<Callback>(); idempotent
+// Registers the six built-ins with kiln::registry<Callback>(); idempotent
 // and thread-safe.
 void register_builtin_callbacks();
 

@@ -114,6 +114,10 @@ class Trainer {
   // Sends metrics to the loggers at the current global step, and into
   // callback_metrics (LearningRateMonitor uses this).
   void log_metrics(const Metrics& metrics) { publish(metrics); }
+  // Sends the distribution of `values` (any shape, any device; copied to
+  // the host, so a sync) to the loggers that draw histograms, at the
+  // current global step. WeightHistograms uses this.
+  void log_histogram(const std::string& tag, const torch::Tensor& values);
 
   // --- checkpoints, for callbacks (ModelCheckpoint) ---
   // Whether save_checkpoint writes: inside fit, with a checkpoint root,
