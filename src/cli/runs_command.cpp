@@ -83,8 +83,9 @@ int runs_ls(StoreArgs& args) {
   args.expect_positionals(0, 0, "kiln runs ls");
   track::RunStore store = args.open_store();
   std::vector<track::RunRecord> runs = store.list_runs(query);
-  std::vector<std::vector<track::MetricSummary>> summaries;
-  for (const track::RunRecord& run : runs) summaries.push_back(store.metric_summaries(run.id));
+  std::vector<std::string> ids;
+  for (const track::RunRecord& run : runs) ids.push_back(run.id);
+  std::vector<std::vector<track::MetricSummary>> summaries = store.metric_summaries(ids);
 
   if (json) {
     track::JsonValue out = track::JsonValue::array();

@@ -87,6 +87,7 @@ double MetricSummary::best() const {
 }
 
 std::vector<RunRecord> RunStore::list_runs(const RunQuery& query) {
+  sqlite::ReadTransaction snapshot(impl_->db);
   SqlFragment where = query.where.empty() ? SqlFragment{"1", {}} : compile_run_filter(query.where);
   SqlFragment order = compile_run_sort(query.sort);
   std::vector<ParamValue> bindings = where.bindings;
@@ -144,28 +145,39 @@ std::vector<Param> RunStore::params(std::string_view run_id) {
 }
 
 std::vector<MetricSummary> RunStore::metric_summaries(std::string_view run_id) {
+  return std::move(metric_summaries(std::vector<std::string>{std::string(run_id)}).front());
+}
+
+std::vector<std::vector<MetricSummary>> RunStore::metric_summaries(const std::vector<std::string>& run_ids) {
+  sqlite::ReadTransaction snapshot(impl_->db);
   sqlite::Statement s(
       impl_->db, "SELECT key, step, time, value, min, max, count FROM latest_metrics WHERE run_id = ?1 ORDER BY key");
-  s.bind(1, run_id);
-  std::vector<MetricSummary> out;
-  while (s.step()) {
-    MetricSummary m;
-    m.key = s.text(0);
-    m.last = {s.int64(1), s.real(2), read_metric_value(s, 3)};
-    m.min = read_metric_value(s, 4);
-    m.max = read_metric_value(s, 5);
-    m.count = s.int64(6);
-    out.push_back(std::move(m));
+  std::vector<std::vector<MetricSummary>> out(run_ids.size());
+  for (std::size_t i = 0; i < run_ids.size(); ++i) {
+    s.bind(1, std::string_view(run_ids[i]));
+    while (s.step()) {
+      MetricSummary m;
+      m.key = s.text(0);
+      m.last = {s.int64(1), s.real(2), read_metric_value(s, 3)};
+      m.min = read_metric_value(s, 4);
+      m.max = read_metric_value(s, 5);
+      m.count = s.int64(6);
+      out[i].push_back(std::move(m));
+    }
+    s.reset();
   }
   return out;
 }
 
-std::vector<MetricPoint> RunStore::metric_series(std::string_view run_id, std::string_view key, bool system) {
-  sqlite::Statement s(impl_->db, system ? "SELECT 0, time, value FROM system_metrics WHERE run_id = ?1 AND key = ?2 "
-                                          "ORDER BY time"
-                                        : "SELECT step, time, value FROM metrics WHERE run_id = ?1 AND key = ?2 "
-                                          "ORDER BY step");
+std::vector<MetricPoint> RunStore::metric_series(std::string_view run_id, std::string_view key, bool system,
+                                                 std::optional<double> from) {
+  std::string sql = system ? "SELECT 0, time, value FROM system_metrics WHERE run_id = ?1 AND key = ?2"
+                           : "SELECT step, time, value FROM metrics WHERE run_id = ?1 AND key = ?2";
+  if (from) sql += system ? " AND time >= ?3" : " AND step >= ?3";
+  sql += system ? " ORDER BY time" : " ORDER BY step";
+  sqlite::Statement s(impl_->db, sql);
   s.bind(1, run_id).bind(2, key);
+  if (from) s.bind(3, *from);
   std::vector<MetricPoint> out;
   while (s.step()) out.push_back({s.int64(0), s.real(1), read_metric_value(s, 2)});
   return out;

@@ -123,4 +123,15 @@ void Transaction::commit() {
   done_ = true;
 }
 
+// Inside a transaction already (a read within a write), the reads join it.
+ReadTransaction::ReadTransaction(Database& db) : db_(db), owned_(sqlite3_get_autocommit(db.handle()) != 0) {
+  if (owned_) db_.exec("BEGIN");
+}
+
+// Nothing was written, so COMMIT only ends the snapshot; it cannot fail in
+// a way worth reporting from a destructor.
+ReadTransaction::~ReadTransaction() {
+  if (owned_) sqlite3_exec(db_.handle(), "COMMIT", nullptr, nullptr, nullptr);
+}
+
 }  // namespace kiln::track::sqlite

@@ -89,4 +89,20 @@ class Transaction {
   bool done_ = false;
 };
 
+// BEGIN (deferred) ... COMMIT around several reads: they share one snapshot
+// of the database and take its locks once, not once per statement (which
+// dominates a run table of thousands of small queries). Works on read-only
+// connections; never writes. Inside another transaction it does nothing.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Database& db);
+  ~ReadTransaction();
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  Database& db_;
+  bool owned_;
+};
+
 }  // namespace kiln::track::sqlite

@@ -24,6 +24,13 @@ track::JsonValue metric_summaries(const std::vector<track::MetricSummary>& summa
 // [{key, type, value}] with value typed as the config had it.
 track::JsonValue params(const std::vector<track::Param>& params);
 track::JsonValue artifacts(const std::vector<track::Artifact>& artifacts);
+// The /api/runs body {store_exists, total, runs: [run_record + {metrics:
+// metric_summaries}], metric_keys}, written straight to text
+// (run_table_json.cpp): building the JsonValue tree of a 10,000-run table
+// cost more than reading it. tests/ui/dashboard_test.cpp checks that each
+// run reads back equal to run_record's.
+std::string run_table_json(bool store_exists, std::int64_t total, const std::vector<track::RunRecord>& runs,
+                           const std::vector<std::vector<track::MetricSummary>>& summaries);
 // {key, system, count, steps, times, values}: the points at `kept`
 // (indices into `points`), columnar as uPlot draws them.
 track::JsonValue series(const std::string& key, bool system, const std::vector<track::MetricPoint>& points,

@@ -44,14 +44,23 @@ struct DashboardOptions {
   // The default and the largest max_points of a series request.
   std::size_t default_max_points = 2000;
   std::size_t max_points_limit = 100000;
+  // Points of served series kept in memory (about 24 bytes each) so a poll
+  // reads only what was logged since the last one; 0 turns that off.
+  std::size_t series_cache_points = 4'000'000;
 };
+
+// The series the workers have served (src/ui/series_cache.h), shared.
+class SeriesCache;
 
 // One worker's request handler: routes /api/ and the static files. Opens
 // its read-only RunStore on the first request that needs it (so the server
 // starts before the first run has created the store).
 class DashboardHandler {
  public:
+  // With a series cache of its own.
   explicit DashboardHandler(const DashboardOptions& options);
+  // Sharing `series_cache` with the other workers.
+  DashboardHandler(const DashboardOptions& options, std::shared_ptr<SeriesCache> series_cache);
   ~DashboardHandler();
   DashboardHandler(DashboardHandler&&) noexcept;
   HttpResponse handle(const HttpRequest& request);
@@ -74,6 +83,7 @@ class DashboardServer {
 
  private:
   DashboardOptions options_;
+  std::shared_ptr<SeriesCache> series_cache_;
   HttpServer server_;
 };
 
