@@ -16,11 +16,22 @@ packages=(
   libopenblas0-openmp                                       # BLAS for LibTorch (the reference BLAS is ~20x slower)
   python3-torch                                             # PyTorch parity tests and torchrun (/usr/bin/python3)
   dataset-fashion-mnist                                     # the default experiment's data
+  nodejs npm                                                # the build vendors uPlot for `kiln ui` from the npm registry
+  chromium                                                  # the dashboard's browser test (tests/e2e/ui_dashboard.sh)
 )
+
+# Installed, or provided by an installed package: NodeSource's nodejs
+# provides npm and conflicts with Debian's, which apt would otherwise try to
+# swap in.
+installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" && return 0
+  dpkg-query -W -f='${Status}|${Provides}\n' 2>/dev/null | sed -n 's/^install ok installed|//p' | tr ',' '\n' |
+    sed 's/ *(.*//; s/^ *//' | grep -xF "$1" >/dev/null  # not -q: an early exit would SIGPIPE the pipe
+}
 
 missing=()
 for package in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+  if ! installed "$package"; then
     missing+=("$package")
   fi
 done
