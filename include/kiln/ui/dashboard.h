@@ -3,6 +3,7 @@
 // build a DashboardServer directly to get its port.
 //
 // The API (docs/ui.md has example responses):
+//   GET /api/status                              store path, whether it exists, run count
 //   GET /api/runs?where=&sort=&limit=           runs with their metric summaries
 //   GET /api/runs/<run>                          record, params, summaries, artifacts,
 //                                                manifest, system metric keys
