@@ -24,10 +24,13 @@
 #include <string>
 #include <vector>
 
+#include "bench_stats.h"
 #include "kiln/track/run_recorder.h"
 #include "kiln/track/run_store.h"
+#include "support/temp_dir.h"
 
 namespace {
+using kiln::bench::median;
 
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
@@ -66,25 +69,6 @@ Args parse_args(int argc, char** argv) {
 }
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  std::size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-// A bench directory under $TMPDIR, removed at exit.
-struct ScratchDir {
-  fs::path path;
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "kiln_run_store_bench.XXXXXX").string();
-    path = ::mkdtemp(pattern.data());
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 track::NewRun bench_run(const std::string& id, const fs::path& dir) {
   track::NewRun run;
@@ -243,7 +227,7 @@ StepTime logged_step_seconds(const fs::path& store, std::int64_t steps, int reps
 
 int main(int argc, char** argv) {
   Args args = parse_args(argc, argv);
-  ScratchDir scratch;
+  kiln::testing::TempDir scratch("kiln_bench");
   double load = 0;
   if (FILE* f = std::fopen("/proc/loadavg", "r")) {
     if (std::fscanf(f, "%lf", &load) != 1) load = 0;
@@ -255,7 +239,7 @@ int main(int argc, char** argv) {
               static_cast<long long>(args.steps), kMetricsPerStep, points, args.rounds, load);
   std::vector<double> raw_rates, recorder_rates;
   for (int round = 1; round <= args.rounds; ++round) {
-    fs::path dir = scratch.path / ("throughput-" + std::to_string(round));
+    fs::path dir = scratch.path() / ("throughput-" + std::to_string(round));
     fs::create_directories(dir);
     // Alternate which goes first, so neither always gets the warmer cache.
     bool raw_first = round % 2 == 1;
@@ -281,7 +265,7 @@ int main(int argc, char** argv) {
   int reps = calibrate_reps();
   std::printf("\nstep slowdown: %lld steps of %d x %dx%d matmul per step, %d metrics logged per step, %d rounds\n",
               static_cast<long long>(args.train_steps), reps, kN, kN, kMetricsPerStep, args.rounds);
-  fs::path store = scratch.path / "steps" / "kiln.db";
+  fs::path store = scratch.path() / "steps" / "kiln.db";
   fs::create_directories(store.parent_path());
   step_seconds(std::min<std::int64_t>(args.train_steps, 200), reps, nullptr);  // warm
   std::vector<double> unlogged, logged, ratios, cpu_ratios, logging;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_stats.h"
 #include "kiln/config/compose.h"
 #include "kiln/config/override.h"
 #include "kiln/config/resolve.h"
@@ -31,13 +32,6 @@ inline config::Node job_config(const std::vector<std::string>& overrides) {
   search_path.add(config::directory_root(std::string(KILN_SOURCE_DIR) + "/configs"));
   config::Composer composer(search_path);
   return config::resolve(composer.compose("train", config::parse_overrides(overrides)).config);
-}
-
-inline double median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  std::size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 struct ChildResult {

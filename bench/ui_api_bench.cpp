@@ -25,11 +25,14 @@
 #include <string>
 #include <vector>
 
+#include "bench_stats.h"
 #include "kiln/track/run_store.h"
 #include "kiln/ui/dashboard.h"
 #include "kiln/ui/http_client.h"
+#include "support/temp_dir.h"
 
 namespace {
+using kiln::bench::median;
 
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
@@ -65,24 +68,6 @@ Args parse_args(int argc, char** argv) {
   }
   return args;
 }
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  std::size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-struct ScratchDir {
-  fs::path path;
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "kiln_ui_api_bench.XXXXXX").string();
-    path = ::mkdtemp(pattern.data());
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // A prepared statement over the bench's own connection; exits on any error.
 class Sql {
@@ -256,8 +241,8 @@ void report(const char* what, const Medians& m, double target_ms) {
 
 int main(int argc, char** argv) {
   Args args = parse_args(argc, argv);
-  ScratchDir scratch;
-  fs::path store = scratch.path / "runs" / "kiln.db";
+  kiln::testing::TempDir scratch("kiln_bench");
+  fs::path store = scratch.path() / "runs" / "kiln.db";
   auto build_start = Clock::now();
   build_store(store, args);
   std::printf("ui api: %lld-point series, %lld runs (%d params, %zu summaries each), %d rounds; built in %.1f s\n",
