@@ -1,8 +1,28 @@
 #include "kiln/track/run_json.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace kiln::track {
 
-double run_duration(const RunRecord& run) { return run.end_time.value_or(run.heartbeat) - run.start_time; }
+double run_duration(const RunRecord& run) {
+  // Never negative: a run that has not yet beaten its heart has run 0 s.
+  return run.end_time.value_or(std::max(run.heartbeat, run.start_time)) - run.start_time;
+}
+
+JsonValue number_or_null(double value) { return std::isfinite(value) ? JsonValue::number(value) : JsonValue(); }
+
+JsonValue metric_summary_json(const MetricSummary& m) {
+  JsonValue entry = JsonValue::object();
+  entry.set("last", number_or_null(m.last.value));
+  entry.set("step", JsonValue::number(m.last.step));
+  entry.set("time", JsonValue::number(m.last.time));
+  entry.set("min", number_or_null(m.min));
+  entry.set("max", number_or_null(m.max));
+  entry.set("best", number_or_null(m.best()));
+  entry.set("count", JsonValue::number(m.count));
+  return entry;
+}
 
 JsonValue run_record_json(const RunRecord& run) {
   JsonValue out = JsonValue::object();
@@ -14,6 +34,7 @@ JsonValue run_record_json(const RunRecord& run) {
   out.set("start_time", JsonValue::number(run.start_time));
   out.set("end_time", run.end_time ? JsonValue::number(*run.end_time) : JsonValue());
   out.set("duration", JsonValue::number(run_duration(run)));
+  out.set("heartbeat", JsonValue::number(run.heartbeat));
   out.set("user", JsonValue::string(run.user));
   out.set("host", JsonValue::string(run.host));
   out.set("pid", JsonValue::number(run.pid));
@@ -28,17 +49,7 @@ JsonValue run_record_json(const RunRecord& run) {
 
 JsonValue metric_summaries_json(const std::vector<MetricSummary>& summaries) {
   JsonValue out = JsonValue::object();
-  for (const MetricSummary& m : summaries) {
-    JsonValue entry = JsonValue::object();
-    entry.set("last", JsonValue::number(m.last.value));
-    entry.set("step", JsonValue::number(m.last.step));
-    entry.set("time", JsonValue::number(m.last.time));
-    entry.set("min", JsonValue::number(m.min));
-    entry.set("max", JsonValue::number(m.max));
-    entry.set("best", JsonValue::number(m.best()));
-    entry.set("count", JsonValue::number(m.count));
-    out.set(m.key, std::move(entry));
-  }
+  for (const MetricSummary& m : summaries) out.set(m.key, metric_summary_json(m));
   return out;
 }
 

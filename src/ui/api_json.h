@@ -12,23 +12,16 @@
 
 namespace kiln::ui::api {
 
-// A finite number, or null (JSON has no NaN; the page draws a gap).
-track::JsonValue number_or_null(double value);
-// id, name, experiment, status, error, start_time, end_time, duration,
-// heartbeat, user, host, pid, git_commit, sweep_id, dir, tags.
-track::JsonValue run_record(const track::RunRecord& run);
-// {last, step, time, min, max, count, best}, keyed by the caller.
-track::JsonValue metric_summary(const track::MetricSummary& summary);
-// {key: summary, ...}
-track::JsonValue metric_summaries(const std::vector<track::MetricSummary>& summaries);
+// A run's record and its metric summaries are track/run_json.h's shapes,
+// shared with `kiln runs ... --json`.
 // [{key, type, value}] with value typed as the config had it.
 track::JsonValue params(const std::vector<track::Param>& params);
 track::JsonValue artifacts(const std::vector<track::Artifact>& artifacts);
-// The /api/runs body {store_exists, total, runs: [run_record + {metrics:
-// metric_summaries}], metric_keys}, written straight to text
+// The /api/runs body {store_exists, total, runs: [run_record_json + {metrics:
+// metric_summaries_json}], metric_keys}, written straight to text
 // (run_table_json.cpp): building the JsonValue tree of a 10,000-run table
 // cost more than reading it. tests/ui/dashboard_test.cpp checks that each
-// run reads back equal to run_record's.
+// run reads back equal to track::run_record_json's.
 std::string run_table_json(bool store_exists, std::int64_t total, const std::vector<track::RunRecord>& runs,
                            const std::vector<std::vector<track::MetricSummary>>& summaries);
 // {key, system, count, steps, times, values}: the points at `kept`

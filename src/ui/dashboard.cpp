@@ -6,6 +6,7 @@
 
 #include "api_json.h"
 #include "kiln/track/run_diff.h"
+#include "kiln/track/run_json.h"
 #include "kiln/track/run_store.h"
 #include "kiln/ui/access_token.h"
 #include "kiln/ui/artifact_path.h"
@@ -165,12 +166,12 @@ struct DashboardHandler::Impl {
     const auto& record = std::get<track::RunRecord>(found);
     track::RunStore& store = *open_store();
     auto out = JsonValue::object();
-    out.set("run", api::run_record(record));
+    out.set("run", track::run_record_json(record));
     out.set("params", api::params(store.params(record.id)));
     auto summaries = store.metric_summaries(record.id);
     auto metrics = JsonValue::array();
     for (const auto& summary : summaries) {
-      JsonValue item = api::metric_summary(summary);
+      JsonValue item = track::metric_summary_json(summary);
       item.set("key", JsonValue::string(summary.key));
       metrics.push_back(std::move(item));
     }

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "api_json.h"
+#include "kiln/track/run_json.h"
 
 namespace kiln::ui::api {
 namespace {
@@ -95,8 +96,7 @@ void write_run(Writer& w, const track::RunRecord& run) {
   } else {
     w.key("end_time").null();
   }
-  double until = run.end_time ? *run.end_time : std::max(run.heartbeat, run.start_time);
-  w.key("duration").number(until - run.start_time);
+  w.key("duration").number(track::run_duration(run));
   w.key("heartbeat").number(run.heartbeat);
   w.key("user").string(run.user);
   w.key("host").string(run.host);
@@ -116,8 +116,8 @@ void write_summary(Writer& w, const track::MetricSummary& summary) {
   w.key("time").number(summary.last.time);
   w.key("min").number_or_null(summary.min);
   w.key("max").number_or_null(summary.max);
-  w.key("count").number(summary.count);
   w.key("best").number_or_null(summary.best());
+  w.key("count").number(summary.count);
   w.close('}');
 }
 

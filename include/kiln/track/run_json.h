@@ -10,12 +10,20 @@
 namespace kiln::track {
 
 // {"id", "name", "experiment", "status", "error", "start_time", "end_time",
-//  "duration", "user", "host", "pid", "git_commit", "sweep_id", "dir", "tags"}
+//  "duration", "heartbeat", "user", "host", "pid", "git_commit", "sweep_id",
+//  "dir", "tags"}
 // Times are seconds since the Unix epoch; end_time is null while running,
 // duration counts to the last heartbeat then.
 JsonValue run_record_json(const RunRecord& run);
 
-// {"<key>": {"last", "step", "time", "min", "max", "best", "count"}, ...}
+// A finite number, or null: JSON has no NaN, and a chart draws null as a gap.
+JsonValue number_or_null(double value);
+
+// {"last", "step", "time", "min", "max", "best", "count"}; a non-finite
+// last, min, max or best is null.
+JsonValue metric_summary_json(const MetricSummary& summary);
+
+// {"<key>": metric_summary_json, ...}
 JsonValue metric_summaries_json(const std::vector<MetricSummary>& summaries);
 
 // {"<dotted key>": value, ...} with JSON types (null, bool, number, string).
