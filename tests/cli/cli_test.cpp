@@ -22,11 +22,7 @@ namespace fs = std::filesystem;
 using kiln::testing::read_file;
 using kiln::testing::shell_quote;
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using Result = kiln::testing::CommandResult;
 
 class Cli : public ::testing::Test {
  protected:
@@ -43,9 +39,7 @@ class Cli : public ::testing::Test {
     std::string command =
         "cd " + shell_quote((cwd.empty() ? dir_ : cwd).string()) + " && " + env + " " + shell_quote(KILN_BINARY);
     for (const auto& a : args) command += " " + shell_quote(a);
-    command += " >" + shell_quote((dir_ / "stdout").string()) + " 2>" + shell_quote((dir_ / "stderr").string());
-    int status = std::system(command.c_str());
-    return Result{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(dir_ / "stdout"), read_file(dir_ / "stderr")};
+    return kiln::testing::run_command(command, dir_);
   }
 
   fs::path project() const { return fs::path(KILN_SOURCE_DIR) / "tests/cli/fixtures/project"; }

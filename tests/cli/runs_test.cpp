@@ -18,22 +18,14 @@ namespace fs = std::filesystem;
 using kiln::testing::read_file;
 using kiln::testing::shell_quote;
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using Result = kiln::testing::CommandResult;
 
 class Runs : public ::testing::Test {
  protected:
   Result kiln(const std::vector<std::string>& args) {
     std::string command = "cd " + shell_quote(dir_.path().string()) + " && " + shell_quote(KILN_BINARY);
     for (const auto& a : args) command += " " + shell_quote(a);
-    command += " </dev/null >" + shell_quote((dir_.path() / "stdout").string()) + " 2>" +
-               shell_quote((dir_.path() / "stderr").string());
-    int status = std::system(command.c_str());
-    return Result{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(dir_.path() / "stdout"),
-                  read_file(dir_.path() / "stderr")};
+    return kiln::testing::run_command(command, dir_.path());
   }
 
   // A tiny run of the MLP: a few steps, one checkpoint at the end.
