@@ -11,8 +11,8 @@
 #include <utility>
 
 #include "kiln/data/error.h"
+#include "kiln/data/fashion_mnist_split.h"
 #include "kiln/data/idx.h"
-#include "kiln/data/shuffle.h"
 #include "kiln/data/tensor_batch_loader.h"
 #include "kiln/error.h"
 #include "kiln/registry/partial.h"
@@ -146,19 +146,10 @@ void FashionMnistDataModule::setup() {
   train_labels = train_labels.to(torch::kLong);
   test_labels = test_labels.to(torch::kLong);
 
-  const auto n = static_cast<std::size_t>(train_images.size(0));
-  const auto n_val = static_cast<std::size_t>(std::llround(static_cast<double>(n) * options_.val_fraction));
-  std::vector<std::int64_t> order = random_permutation(n, derive_seed(options_.seed, kSplitStream));
-  // Each split keeps the file order of its images.
-  std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_val));
-  std::sort(order.begin() + static_cast<std::ptrdiff_t>(n_val), order.end());
-  auto index = [&](std::size_t from, std::size_t to) {
-    return torch::tensor(std::vector<std::int64_t>(order.begin() + static_cast<std::ptrdiff_t>(from),
-                                                   order.begin() + static_cast<std::ptrdiff_t>(to)),
-                         torch::kLong);
-  };
-  const torch::Tensor val_index = index(0, n_val);
-  const torch::Tensor train_index = index(n_val, n);
+  const TrainValSplit split =
+      split_train_val(static_cast<std::size_t>(train_images.size(0)), options_.val_fraction, options_.seed);
+  const torch::Tensor val_index = torch::tensor(split.val, torch::kLong);
+  const torch::Tensor train_index = torch::tensor(split.train, torch::kLong);
   train_ = Split{train_images.index_select(0, train_index), train_labels.index_select(0, train_index)};
   val_ = Split{train_images.index_select(0, val_index), train_labels.index_select(0, val_index)};
   test_ = Split{test_images, test_labels};

@@ -32,6 +32,7 @@
 
 #include "kiln/config/schema.h"
 #include "kiln/data/data_module.h"
+#include "kiln/data/fashion_mnist_split.h"
 
 namespace kiln::data {
 
@@ -67,7 +68,7 @@ config::Schema<FashionMnistOptions> fashion_mnist_schema();
 class FashionMnistDataModule final : public DataModule {
  public:
   // The seed stream of the train/validation split (derive_seed(seed, this)).
-  static constexpr std::uint64_t kSplitStream = 0x73706c6974ULL;  // "split"
+  static constexpr std::uint64_t kSplitStream = kFashionMnistSplitStream;
 
   // Throws kiln::InvalidParam (a ConfigError at that key when built from a
   // config) for a value out of range. Reads nothing until setup().
