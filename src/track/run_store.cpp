@@ -4,14 +4,16 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
-#include <set>
+#include <map>
 
 #include "kiln/error.h"
 #include "kiln/track/env.h"
+#include "metric_rollup.h"
 #include "run_store_impl.h"
 #include "run_store_schema.h"
 
@@ -55,20 +57,6 @@ void write_params(sqlite::Database& db, const std::string& run_id, const std::ve
     insert.bind(4, p.value).run();
     insert.reset();
   }
-}
-
-// The summary row of (run, key) from its whole history: needed only when a
-// point replaced an earlier one at the same step (a resumed run), which the
-// incremental update cannot account for.
-void recompute_summary(sqlite::Database& db, std::string_view run_id, const std::string& key) {
-  sqlite::Statement s(db, R"sql(
-    INSERT OR REPLACE INTO latest_metrics (run_id, key, step, time, value, min, max, count)
-    SELECT m.run_id, m.key, m.step, m.time, m.value,
-           (SELECT MIN(value) FROM metrics WHERE run_id = ?1 AND key = ?2),
-           (SELECT MAX(value) FROM metrics WHERE run_id = ?1 AND key = ?2),
-           (SELECT COUNT(*) FROM metrics WHERE run_id = ?1 AND key = ?2)
-    FROM metrics m WHERE m.run_id = ?1 AND m.key = ?2 ORDER BY m.step DESC LIMIT 1)sql");
-  s.bind(1, run_id).bind(2, std::string_view(key)).run();
 }
 
 }  // namespace
@@ -159,17 +147,10 @@ void RunStore::log_metrics(std::string_view run_id, const std::vector<MetricRow>
                            "ON CONFLICT (run_id, key, step) DO NOTHING");
   sqlite::Statement replace(db,
                             "UPDATE metrics SET time = ?4, value = ?5 WHERE run_id = ?1 AND key = ?2 AND step = ?3");
-  // min/max skip NaN (NULL); the newest step wins the `last` columns.
-  sqlite::Statement summary(db, R"sql(
-    INSERT INTO latest_metrics (run_id, key, step, time, value, min, max, count) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5, 1)
-    ON CONFLICT (run_id, key) DO UPDATE SET
-      value = CASE WHEN excluded.step >= step THEN excluded.value ELSE value END,
-      time = CASE WHEN excluded.step >= step THEN excluded.time ELSE time END,
-      step = MAX(step, excluded.step),
-      min = MIN(COALESCE(min, excluded.min), COALESCE(excluded.min, min)),
-      max = MAX(COALESCE(max, excluded.max), COALESCE(excluded.max, max)),
-      count = count + 1)sql");
-  std::set<std::string> replaced;
+  MetricRollup rollup;
+  // A replaced point is folded by rebuilding its key from the earliest
+  // replaced step on, after the new points are written.
+  std::map<std::string, std::int64_t> replaced_from;
   for (const MetricRow& row : rows) {
     auto bind_point = [&](sqlite::Statement& s) {
       s.bind(1, run_id).bind(2, std::string_view(row.key)).bind(3, row.point.step).bind(4, row.point.time);
@@ -180,17 +161,17 @@ void RunStore::log_metrics(std::string_view run_id, const std::vector<MetricRow>
     bool is_new = sqlite3_changes(db.handle()) > 0;
     insert.reset();
     if (is_new) {
-      bind_point(summary);
-      summary.run();
-      summary.reset();
+      rollup.add(row.key, row.point);
     } else {
       bind_point(replace);
       replace.run();
       replace.reset();
-      replaced.insert(row.key);
+      auto [found, inserted] = replaced_from.try_emplace(row.key, row.point.step);
+      if (!inserted) found->second = std::min(found->second, row.point.step);
     }
   }
-  for (const std::string& key : replaced) recompute_summary(db, run_id, key);
+  rollup.write(db, run_id);
+  for (const auto& [key, from_step] : replaced_from) rebuild_rollup(db, run_id, key, from_step);
   transaction.commit();
 }
 
@@ -245,7 +226,8 @@ void RunStore::set_artifacts(std::string_view run_id, const std::vector<Artifact
 bool RunStore::delete_run(std::string_view run_id) {
   sqlite::Database& db = impl_->db;
   sqlite::Transaction transaction(db);
-  for (const char* table : {"tags", "params", "metrics", "latest_metrics", "system_metrics", "artifacts"}) {
+  for (const char* table :
+       {"tags", "params", "metrics", "latest_metrics", "metric_buckets", "system_metrics", "artifacts"}) {
     sqlite::Statement s(db, std::string("DELETE FROM ") + table + " WHERE run_id = ?1");
     s.bind(1, run_id).run();
   }

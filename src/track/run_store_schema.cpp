@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kiln/error.h"
+#include "metric_rollup.h"
 
 namespace kiln::track {
 namespace {
@@ -99,9 +100,34 @@ CREATE TABLE artifacts (
 ) WITHOUT ROWID;
 )sql";
 
-const std::vector<const char*>& migrations() {
+// Version 2: metric_buckets, the step-bucket pyramid of every series
+// (metric_rollup.h), so the dashboard reads a few thousand rows for a
+// million-point series. Existing series are backfilled from their points.
+constexpr const char* kVersion2 = R"sql(
+CREATE TABLE metric_buckets (
+  run_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  level INTEGER NOT NULL,
+  bucket INTEGER NOT NULL,
+  min_step INTEGER,
+  min_time REAL,
+  min REAL,
+  max_step INTEGER,
+  max_time REAL,
+  max REAL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (run_id, key, level, bucket)
+) WITHOUT ROWID;
+)sql";
+
+struct Migration {
+  const char* sql;
+  void (*backfill)(sqlite::Database&);  // after sql, in the same transaction; may be null
+};
+
+const std::vector<Migration>& migrations() {
   // migrations()[i] takes a store from version i to i + 1.
-  static const std::vector<const char*> steps = {kVersion1};
+  static const std::vector<Migration> steps = {{kVersion1, nullptr}, {kVersion2, backfill_metric_buckets}};
   return steps;
 }
 
@@ -128,14 +154,18 @@ void check_schema_version(sqlite::Database& db) {
 }
 
 void migrate_schema(sqlite::Database& db) {
-  static_assert(kRunStoreSchemaVersion == 1, "add the migration to migrations()");
+  static_assert(kRunStoreSchemaVersion == 2, "add the migration to migrations()");
   // The write lock is taken before the version is read, so two processes
   // opening a new store at once migrate it once.
   sqlite::Transaction transaction(db);
   int version = user_version(db);
   if (version > kRunStoreSchemaVersion) check_schema_version(db);
   const auto& steps = migrations();
-  for (int v = version; v < kRunStoreSchemaVersion; ++v) db.exec(steps[static_cast<std::size_t>(v)]);
+  for (int v = version; v < kRunStoreSchemaVersion; ++v) {
+    const Migration& step = steps[static_cast<std::size_t>(v)];
+    db.exec(step.sql);
+    if (step.backfill != nullptr) step.backfill(db);
+  }
   if (version != kRunStoreSchemaVersion) db.exec("PRAGMA user_version = " + std::to_string(kRunStoreSchemaVersion));
   transaction.commit();
 }

@@ -64,6 +64,8 @@ class Statement {
   std::int64_t int64(int column) const;
   double real(int column) const;
   std::string text(int column) const;
+  // The column's text without a copy, valid until the next step or reset.
+  std::string_view text_view(int column) const;
   // The column with its stored type (INTEGER, REAL, TEXT or NULL).
   ParamValue value(int column) const;
 

@@ -31,8 +31,8 @@ JsonValue artifacts(const std::vector<track::Artifact>& artifacts) {
   return out;
 }
 
-JsonValue series(const std::string& key, bool system, const std::vector<track::MetricPoint>& points,
-                 std::span<const std::size_t> kept) {
+JsonValue series(const std::string& key, bool system, std::int64_t count, bool overview,
+                 const std::vector<track::MetricPoint>& points, std::span<const std::size_t> kept) {
   std::vector<JsonValue> steps, times, values;
   steps.reserve(kept.size());
   times.reserve(kept.size());
@@ -45,7 +45,8 @@ JsonValue series(const std::string& key, bool system, const std::vector<track::M
   auto out = JsonValue::object();
   out.set("key", JsonValue::string(key));
   out.set("system", JsonValue::boolean(system));
-  out.set("count", JsonValue::number(static_cast<std::uint64_t>(points.size())));
+  out.set("count", JsonValue::number(count));
+  out.set("overview", JsonValue::boolean(overview));
   out.set("steps", JsonValue::array(std::move(steps)));
   out.set("times", JsonValue::array(std::move(times)));
   out.set("values", JsonValue::array(std::move(values)));

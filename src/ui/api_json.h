@@ -24,9 +24,11 @@ track::JsonValue artifacts(const std::vector<track::Artifact>& artifacts);
 // run reads back equal to track::run_record_json's.
 std::string run_table_json(bool store_exists, std::int64_t total, const std::vector<track::RunRecord>& runs,
                            const std::vector<std::vector<track::MetricSummary>>& summaries);
-// {key, system, count, steps, times, values}: the points at `kept`
-// (indices into `points`), columnar as uPlot draws them.
-track::JsonValue series(const std::string& key, bool system, const std::vector<track::MetricPoint>& points,
-                        std::span<const std::size_t> kept);
+// {key, system, count, overview, steps, times, values}: the points at
+// `kept` (indices into `points`), columnar as uPlot draws them. count is
+// the series' stored points; overview says `points` came from the store's
+// step buckets rather than being the whole series.
+track::JsonValue series(const std::string& key, bool system, std::int64_t count, bool overview,
+                        const std::vector<track::MetricPoint>& points, std::span<const std::size_t> kept);
 
 }  // namespace kiln::ui::api

@@ -206,8 +206,25 @@ struct DashboardHandler::Impl {
     auto found = find_run(ref);
     if (auto* response = std::get_if<HttpResponse>(&found)) return *response;
     const auto& record = std::get<track::RunRecord>(found);
-    std::shared_ptr<const SeriesCache::Points> cached = series_cache->series(*open_store(), record, key, system);
-    const std::vector<track::MetricPoint>& points = *cached;
+    track::RunStore& store = *open_store();
+    // A long training series is drawn from its step buckets; anything else
+    // (short, system, or asked for at a resolution the buckets lack) from
+    // its points, through the cache.
+    std::int64_t stored = -1;
+    if (!system) {
+      for (const track::MetricSummary& summary : store.metric_summaries(record.id))
+        if (summary.key == key) stored = summary.count;
+    }
+    std::shared_ptr<const SeriesCache::Points> read;
+    bool overview = false;
+    if (stored > static_cast<std::int64_t>(options.overview_above_points)) {
+      if (auto thinned = store.metric_overview(record.id, key, static_cast<std::size_t>(*max_points))) {
+        read = std::make_shared<const SeriesCache::Points>(std::move(*thinned));
+        overview = true;
+      }
+    }
+    if (!read) read = series_cache->series(store, record, key, system);
+    const std::vector<track::MetricPoint>& points = *read;
     if (points.empty())
       return HttpResponse::json_error(
           404, "run '" + record.id + "' has no " + (system ? "system " : "") + "metric '" + key + "'");
@@ -218,7 +235,8 @@ struct DashboardHandler::Impl {
       y[i] = points[i].value;
     }
     auto kept = lttb_indices(x, y, static_cast<std::size_t>(*max_points));
-    JsonValue out = api::series(key, system, points, kept);
+    JsonValue out =
+        api::series(key, system, overview ? stored : static_cast<std::int64_t>(points.size()), overview, points, kept);
     out.set("run", JsonValue::string(record.id));
     out.set("status", JsonValue::string(std::string(track::run_status_name(record.status))));
     return ok(out);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <memory>
 
 #include "kiln/track/json.h"
@@ -19,6 +20,7 @@ namespace fs = std::filesystem;
 using track::JsonValue;
 
 constexpr std::int64_t kLongSeries = 100'000;
+constexpr std::int64_t kSpikySeries = 60'000, kSpikeStep = 33'333, kDipStep = 44'444;
 
 // Percent-encodes a query value (everything but unreserved characters).
 std::string url_encode(std::string_view text) {
@@ -70,6 +72,14 @@ class Dashboard : public ::testing::Test {
     for (std::int64_t step = 0; step < kLongSeries; ++step)
       loss.push_back({"train/loss", {step, 3000.0 + step * 1e-3, 1.0 / (1.0 + step)}});
     store.log_metrics("abc123", loss);
+    // Long enough to be drawn from the store's step buckets, with one spike
+    // and one dip that down-sampling must keep.
+    std::vector<track::MetricRow> spiky;
+    for (std::int64_t step = 0; step < kSpikySeries; ++step) {
+      double value = step == kSpikeStep ? 1e6 : step == kDipStep ? -1e6 : 0.001 * static_cast<double>(step % 100);
+      spiky.push_back({"train/grad_norm", {step, 3000.0 + step * 1e-3, value}});
+    }
+    store.log_metrics("abc123", spiky);
     store.log_metrics("abc123", {{"val/acc", {10, 3001, 0.95}}, {"val/acc", {20, 3002, 0.97}}});
     store.log_metrics("abd456", {{"val/acc", {10, 2001, 0.80}}, {"train/loss", {10, 2001, 0.5}}});
     store.log_metrics("xyz789", {{"val/acc", {10, 1001, 0.50}}});
@@ -139,7 +149,7 @@ TEST_F(Dashboard, ListsRunsWithTheirSummaries) {
   EXPECT_EQ(first.find("metrics")->find("val/acc")->find("last")->text(), "0.97");
   std::vector<std::string> keys;
   for (const JsonValue& key : list.find("metric_keys")->items()) keys.push_back(key.text());
-  EXPECT_EQ(keys, (std::vector<std::string>{"train/loss", "val/acc"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"train/grad_norm", "train/loss", "val/acc"}));
 }
 
 // The runs table is written as text, the run page as a JsonValue tree
@@ -190,7 +200,7 @@ TEST_F(Dashboard, ResolvesRunsByPrefixNameAndLast) {
   for (const JsonValue& p : run.find("params")->items()) params.push_back(p.find("key")->text());
   EXPECT_EQ(params, (std::vector<std::string>{"model._target_", "optimizer.lr", "trainer.max_epochs"}));
   EXPECT_EQ(run.find("params")->items()[2].find("type")->text(), "int");
-  EXPECT_EQ(run.find("metrics")->items().size(), 2u);
+  EXPECT_EQ(run.find("metrics")->items().size(), 3u);
   ASSERT_EQ(run.find("artifacts")->items().size(), 1u);
   EXPECT_EQ(run.find("artifacts")->items()[0].find("path")->text(), "checkpoints/last.safetensors");
   EXPECT_EQ(run.find("manifest")->find("kiln")->find("commit")->text(), "c0ffeeabc123");
@@ -215,8 +225,31 @@ TEST_F(Dashboard, DownSamplesALongSeriesKeepingItsEnds) {
   EXPECT_EQ(steps.back().text(), std::to_string(kLongSeries - 1));
   for (std::size_t i = 1; i < steps.size(); ++i)
     ASSERT_LT(*steps[i - 1].as_int64(), *steps[i].as_int64()) << "steps ascend at " << i;
+  EXPECT_TRUE(series.find("overview")->as_bool());
   // An unescaped '/' in the key works too, and a short series comes whole.
   EXPECT_EQ(get_json("/api/runs/abc123/metrics/val/acc").find("steps")->items().size(), 2u);
+}
+
+// Above DashboardOptions::overview_above_points (50,000) a series comes from
+// the store's min/max step buckets: every extreme is still drawn. Asked for
+// more points than the buckets hold, the server reads the points themselves.
+TEST_F(Dashboard, DrawsALongSeriesFromItsBucketsKeepingSpikes) {
+  JsonValue series = get_json("/api/runs/abc123/metrics/train/grad_norm?max_points=300");
+  EXPECT_TRUE(series.find("overview")->as_bool());
+  EXPECT_EQ(series.find("count")->text(), std::to_string(kSpikySeries));
+  const auto& steps = series.find("steps")->items();
+  const auto& values = series.find("values")->items();
+  ASSERT_EQ(steps.size(), 300u);
+  EXPECT_EQ(steps.front().text(), "0");
+  EXPECT_EQ(steps.back().text(), std::to_string(kSpikySeries - 1));
+  std::map<std::string, std::string> at;
+  for (std::size_t i = 0; i < steps.size(); ++i) at[steps[i].text()] = values[i].text();
+  EXPECT_EQ(at[std::to_string(kSpikeStep)], "1e+06");
+  EXPECT_EQ(at[std::to_string(kDipStep)], "-1e+06");
+
+  JsonValue whole = get_json("/api/runs/abc123/metrics/train/grad_norm?max_points=100000");
+  EXPECT_FALSE(whole.find("overview")->as_bool());
+  EXPECT_EQ(whole.find("steps")->items().size(), static_cast<std::size_t>(kSpikySeries));
 }
 
 // The server keeps served series in memory (series_cache.h) and reads only
@@ -289,7 +322,7 @@ TEST_F(Dashboard, DiffsTwoRuns) {
   EXPECT_TRUE(commit_differs);
   std::vector<std::string> metrics;
   for (const JsonValue& m : diff.find("metrics")->items()) metrics.push_back(m.find("key")->text());
-  EXPECT_EQ(metrics, (std::vector<std::string>{"train/loss", "val/acc"}));
+  EXPECT_EQ(metrics, (std::vector<std::string>{"train/grad_norm", "train/loss", "val/acc"}));
   EXPECT_EQ(error_of("/api/diff?a=abc", 400).find("diff needs two runs"), 0u);
   EXPECT_NE(error_of("/api/diff?a=abc&b=nope", 404).find("no run 'nope'"), std::string::npos);
 }

@@ -46,7 +46,7 @@ std::optional<RunStatus> parse_run_status(std::string_view name);
 
 // The schema version this build writes. open() migrates older stores
 // forward and refuses newer ones with an error naming both versions.
-inline constexpr int kRunStoreSchemaVersion = 1;
+inline constexpr int kRunStoreSchemaVersion = 2;
 
 struct RunStoreOptions {
   // The database file; its directory is created when missing.
@@ -209,6 +209,14 @@ class RunStore {
   // from (system: time >= from): what a reader that has the rest needs.
   std::vector<MetricPoint> metric_series(std::string_view run_id, std::string_view key, bool system = false,
                                          std::optional<double> from = std::nullopt);
+  // A long series thinned for drawing, from the store's step buckets (16,
+  // 256, 4096 or 65536 steps each; schema in docs/run-store.md): the min and
+  // max point of each bucket of the coarsest level that has at least
+  // `min_buckets` buckets, in step order, plus the first and last point.
+  // Every extreme survives; NaN points are left out. nullopt when even the
+  // finest level has fewer buckets: read the series whole.
+  std::optional<std::vector<MetricPoint>> metric_overview(std::string_view run_id, std::string_view key,
+                                                          std::size_t min_buckets);
   std::vector<std::string> system_metric_keys(std::string_view run_id);
   std::vector<Artifact> artifacts(std::string_view run_id);
   // The manifest JSON text as last recorded ("" when none).

@@ -48,6 +48,11 @@ struct DashboardOptions {
   // Points of served series kept in memory (about 24 bytes each) so a poll
   // reads only what was logged since the last one; 0 turns that off.
   std::size_t series_cache_points = 4'000'000;
+  // A training metric with more points than this is drawn from the store's
+  // step buckets (RunStore::metric_overview: min and max of each bucket)
+  // instead of every point, so a million-point series costs a few thousand
+  // rows, cold or warm. System metrics are always read whole.
+  std::size_t overview_above_points = 50'000;
 };
 
 // The series the workers have served (src/ui/series_cache.h), shared.
