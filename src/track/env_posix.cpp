@@ -161,7 +161,8 @@ class PosixEnv final : public Env {
       if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
       fail("stat", path, errno);
     }
-    return FileInfo{S_ISDIR(info.st_mode), static_cast<std::uint64_t>(info.st_size)};
+    return FileInfo{S_ISDIR(info.st_mode), static_cast<std::uint64_t>(info.st_size),
+                    static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec};
   }
 
   std::chrono::system_clock::time_point now() override { return std::chrono::system_clock::now(); }

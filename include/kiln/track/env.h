@@ -66,7 +66,8 @@ class SequentialFile {
 
 struct FileInfo {
   bool is_directory = false;
-  std::uint64_t size = 0;  // bytes, for regular files
+  std::uint64_t size = 0;     // bytes, for regular files
+  std::int64_t mtime_ns = 0;  // last modification, nanoseconds since the epoch (0 when unknown)
 };
 
 class Env {
