@@ -21,6 +21,7 @@ commands:
   train        compose the experiment config and run it (kiln train --help)
   runs         the run store: ls, show, diff, compare, tag, rm (kiln runs --help)
   reproduce    re-run a recorded run and check it comes out the same (kiln reproduce --help)
+  data         datasets: ls, info, fetch, verify, add, pack (kiln data --help)
   completion   print a shell completion script: kiln completion bash|zsh
   ui           serve the run dashboard in the browser (kiln ui --help)
 
@@ -45,11 +46,12 @@ int dispatch(const cli::Args& args) {
   if (args[0] == "train") return cli::run_train(rest);
   if (args[0] == "runs") return cli::run_runs(rest);
   if (args[0] == "reproduce") return cli::run_reproduce(rest);
+  if (args[0] == "data") return cli::run_data(rest);
   if (args[0] == "completion") return cli::run_completion(rest);
   if (args[0] == "ui") return cli::run_ui(rest);
   if (args[0] == "__complete") return cli::run_complete(rest);
   throw UsageError("unknown command '" + args[0] +
-                   "'; the commands are train, runs, reproduce, ui and completion (see kiln --help)");
+                   "'; the commands are train, runs, reproduce, data, ui and completion (see kiln --help)");
 }
 
 }  // namespace

@@ -14,6 +14,8 @@ int run_train(const Args& args);
 int run_runs(const Args& args);
 // `kiln reproduce RUN`: re-run a recorded run and compare (reproduce_command.cpp).
 int run_reproduce(const Args& args);
+// `kiln data ls|info|fetch|verify|add|pack`: datasets (data_command.cpp).
+int run_data(const Args& args);
 // `kiln completion bash|zsh`: prints the shell script to source.
 int run_completion(const Args& args);
 // `kiln __complete WORD...`: the candidates for the last word, one per line

@@ -9,7 +9,9 @@
 #include "kiln/config/compose.h"
 #include "kiln/config/error.h"
 #include "kiln/config/override.h"
+#include "kiln/data/catalog_search.h"
 #include "kiln/error.h"
+#include "kiln/track/env.h"
 
 namespace kiln::cli {
 namespace {
@@ -48,7 +50,10 @@ _kiln() {
 if (( $+functions[compdef] )); then compdef _kiln kiln; fi
 )";
 
-const std::vector<std::string> kCommands = {"train", "completion", "--help", "--version"};
+const std::vector<std::string> kCommands = {"train", "data", "completion", "--help", "--version"};
+const std::vector<std::string> kDataCommands = {"ls", "info", "fetch", "verify", "add", "pack"};
+const std::vector<std::string> kDataAddFlags = {"--from",  "--version",  "--format", "--description", "--license",
+                                                "--files", "--endpoint", "--region", "--catalog"};
 const std::vector<std::string> kTrainFlags = {"--config-dir", "--config-name", "--cfg",     "--resolve",
                                               "--info",       "--multirun",    "--dry-run", "--help"};
 
@@ -118,6 +123,31 @@ void complete_train(const Args& words) {
   print_matching(candidates, current);
 }
 
+// `kiln data <command> [NAME]`: the commands, then dataset names (with
+// `@version` once an '@' is typed) from the catalogs, then flags.
+void complete_data(const Args& words) {
+  const std::string& current = words.back();
+  if (words.size() == 1) return print_matching(kDataCommands, current);
+  const std::string& command = words[0];
+  if (current.starts_with("-")) {
+    return print_matching(command == "add" ? kDataAddFlags : std::vector<std::string>{"--catalog", "--help"}, current);
+  }
+  if (command == "pack" || command == "ls" || command == "add" || words.size() != 2) return;
+  data::Catalog catalog = data::load_catalogs(data::default_catalog_locations(), Env::Default());
+  std::vector<std::string> candidates;
+  for (const auto& e : catalog.entries()) {
+    candidates.push_back(e.name);
+    candidates.push_back(e.ref());
+  }
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  if (current.find('@') == std::string::npos)
+    candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
+                                    [](const std::string& c) { return c.find('@') != std::string::npos; }),
+                     candidates.end());
+  print_matching(candidates, current);
+}
+
 }  // namespace
 
 int run_completion(const Args& args) {
@@ -136,6 +166,13 @@ int run_complete(const Args& args) {
   }
   if (args[0] == "completion") {
     if (args.size() == 2) print_matching({"bash", "zsh"}, args[1]);
+    return 0;
+  }
+  if (args[0] == "data") {
+    try {
+      complete_data(Args(args.begin() + 1, args.end()));
+    } catch (const kiln::Error&) {
+    }
     return 0;
   }
   if (args[0] == "train") {
