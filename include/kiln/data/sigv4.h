@@ -5,8 +5,8 @@
 // Requests: Using the Authorization Header", sig-v4-header-based-auth):
 // canonical request, string to sign, signing key derived from the secret,
 // date, region and service, and the Authorization header. Tested against the
-// documentation's example signatures (tests/data_catalog/sigv4_test.cpp) and
-// a real S3-compatible server (s3rver), which checks every signature.
+// documentation's example signatures (tests/data_catalog/sigv4_test.cpp);
+// the fetch tests run against a real S3-compatible server (s3rver).
 //
 // Thread safety: pure functions.
 #pragma once
