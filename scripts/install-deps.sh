@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git  # toolchain
   libyaml-cpp-dev                                           # config files
   libsqlite3-dev                                            # the run store (runs/kiln.db)
+  libcurl4-openssl-dev                                      # dataset fetches over HTTP(S) and S3
   libgtest-dev                                              # unit tests
   python3-omegaconf                                         # differential tests against OmegaConf (/usr/bin/python3)
   clang libclang-rt-14-dev                                  # libFuzzer + ASan/UBSan for the fuzz tests

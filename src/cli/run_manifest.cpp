@@ -5,6 +5,7 @@
 #include <csignal>
 #include <ctime>
 
+#include "dataset_binding.h"
 #include "kiln/config/schema.h"
 #include "kiln/track/env.h"
 #include "kiln/track/provenance.h"
@@ -118,6 +119,7 @@ std::string iso8601_utc(std::chrono::system_clock::time_point when) {
 RunManifest::RunManifest(const RunStart& start)
     : path_(start.run_dir / ".kiln" / "manifest.json"), start_(std::chrono::system_clock::now()) {
   Env& env = Env::Default();
+  if (start.dataset) known_hashes_ = known_hashes(*start.dataset);
   if (start.resumed && env.exists(path_)) {
     // Keep what the first start recorded; add this start to `resumes`.
     try {
@@ -177,6 +179,7 @@ RunManifest::RunManifest(const RunStart& start)
   doc_.set("host", host_json());
   doc_.set("environment", environment_json());
   doc_.set("runtime", JsonValue());
+  doc_.set("dataset", start.dataset ? dataset_json(*start.dataset) : JsonValue());
   doc_.set("data", JsonValue::array());
   doc_.set("metrics", JsonValue::object());
   doc_.set("config", start.resolved ? node_to_json(*start.resolved) : JsonValue());
@@ -205,9 +208,11 @@ void RunManifest::finish(const JobSummary& summary, const std::string& runtime_j
   JsonValue data = JsonValue::array();
   for (const JobDataFile& file : summary.data_files) {
     JsonValue entry = JsonValue::object();
-    entry.set("path", str(fs::absolute(file.path).lexically_normal().string()));
+    std::string path = fs::absolute(file.path).lexically_normal().string();
+    entry.set("path", str(path));
     entry.set("size", JsonValue::number(file.size));
-    entry.set("sha256", str(sha256_file_hex(file.path)));
+    auto known = known_hashes_.find(path);
+    entry.set("sha256", str(known != known_hashes_.end() ? known->second : sha256_file_hex(file.path)));
     data.push_back(std::move(entry));
   }
   doc_.set("data", std::move(data));

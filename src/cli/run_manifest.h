@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -20,6 +21,10 @@
 #include "kiln/runner_abi.h"
 #include "kiln/track/json.h"
 #include "kiln/track/run_id.h"
+
+namespace kiln::cli {
+struct BoundDataset;
+}
 
 namespace kiln::cli {
 
@@ -34,6 +39,8 @@ struct RunStart {
   // Set for the jobs of a multirun.
   std::optional<std::filesystem::path> sweep_dir;
   std::size_t job_index = 0;
+  // The catalog dataset data.dataset named, when it was bound (dataset_binding.h).
+  const BoundDataset* dataset = nullptr;
 };
 
 class RunManifest {
@@ -62,6 +69,8 @@ class RunManifest {
   std::filesystem::path path_;
   std::chrono::system_clock::time_point start_;
   track::JsonValue doc_;
+  // SHA-256 of files the dataset binding verified: not hashed again.
+  std::map<std::string, std::string> known_hashes_;
 };
 
 // A config node as JSON (maps keep their order; scalars their type).

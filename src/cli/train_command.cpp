@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "config_loading.h"
+#include "dataset_binding.h"
 #include "job_runner.h"
 #include "kill_watch.h"
 #include "kiln/config/error.h"
@@ -167,19 +168,31 @@ void print_summary(const fs::path& run_dir, const track::RunId& id, const JobSum
 struct PreparedJob {
   std::vector<config::Override> overrides;
   config::ComposeResult composed;
-  config::Node resolved;
+  config::Node resolved;                    // recorded: data.dataset as written
   std::map<std::string, std::string> tags;  // set on the run in the store
+  config::Node runnable;                    // trained: data.dataset bound (dataset_binding.h)
+  std::optional<BoundDataset> dataset;
 };
+
+// Validates `job.resolved` with its dataset looked up but not fetched, so a
+// typo anywhere costs no download; then makes the dataset local.
+void check_and_bind(PreparedJob& job) {
+  config::Node checked = bind_dataset(job.resolved, false).runnable;
+  config::job_schema_registry().validate(checked);
+  experiment_name(job.resolved);
+  job_runner().validate(checked);
+  DatasetBinding binding = bind_dataset(job.resolved);
+  job.runnable = std::move(binding.runnable);
+  job.dataset = std::move(binding.dataset);
+}
 
 // Compose, resolve strictly, validate (schemas, then every factory's
 // parameters). Throws ConfigError.
 PreparedJob prepare_job(config::Composer& composer, const TrainArgs& args,
                         const std::vector<config::Override>& overrides) {
-  PreparedJob job{overrides, composer.compose(args.config.config_name, overrides), {}, {}};
+  PreparedJob job{overrides, composer.compose(args.config.config_name, overrides), {}, {}, {}, {}};
   job.resolved = config::resolve(job.composed.config);
-  config::job_schema_registry().validate(job.resolved);
-  experiment_name(job.resolved);
-  job_runner().validate(job.resolved);
+  check_and_bind(job);
   return job;
 }
 
@@ -203,7 +216,8 @@ JobOutcome train_in(const PreparedJob& job, const TrainArgs& args, const fs::pat
                  job.overrides,
                  resumed,
                  std::move(sweep_dir),
-                 job_index};
+                 job_index,
+                 job.dataset ? &*job.dataset : nullptr};
   RunManifest manifest(start);
   std::unique_ptr<track::RunRecorder> recorder = start_recording(job.resolved, start, manifest, job.tags);
   auto record_end = [&](track::RunStatus status, const std::string& error, bool with_artifacts) {
@@ -224,7 +238,7 @@ JobOutcome train_in(const PreparedJob& job, const TrainArgs& args, const fs::pat
     StderrTee tee(run_dir / "train.log");
     std::fprintf(stderr, "kiln: %s run %s in %s\n", resumed ? "resuming" : "starting", id.value.c_str(),
                  run_dir.string().c_str());
-    outcome.summary = runner.run(job.resolved, run_dir.string(), loggers);
+    outcome.summary = runner.run(job.runnable, run_dir.string(), loggers);
   } catch (const std::exception& e) {
     manifest.fail(e.what(), runner.describe_runtime());
     record_end(track::RunStatus::kFailed, e.what(), true);
@@ -310,10 +324,13 @@ int run_multirun(config::Composer& composer, const TrainArgs& args,
 }  // namespace
 
 TrainedRun train_complete_job(const CompleteJob& complete) {
-  PreparedJob job{complete.overrides, config::ComposeResult{complete.composed, {}, {}, {}, {}}, complete.resolved,
-                  complete.tags};
-  config::job_schema_registry().validate(job.resolved);
-  job_runner().validate(job.resolved);
+  PreparedJob job{complete.overrides,
+                  config::ComposeResult{complete.composed, {}, {}, {}, {}},
+                  complete.resolved,
+                  complete.tags,
+                  {},
+                  {}};
+  check_and_bind(job);
   track::RunDir run =
       track::create_run_dir(runs_root(job.resolved) / experiment_name(job.resolved), track::resolve_run_id());
   TrainArgs args;
