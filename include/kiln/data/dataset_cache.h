@@ -43,8 +43,8 @@ class Env;
 
 namespace kiln::data {
 
-// $KILN_CACHE_DIR, $XDG_CACHE_HOME/kiln, $HOME/.cache/kiln; throws
-// kiln::UsageError when none of them is set.
+// $KILN_CACHE_DIR, $XDG_CACHE_HOME/kiln, $HOME/.cache/kiln (HOME from the
+// password file when unset); throws kiln::UsageError when there is none.
 std::filesystem::path default_cache_dir();
 // True when $KILN_OFFLINE is set to something other than "", "0" or "false".
 bool offline_from_environment();

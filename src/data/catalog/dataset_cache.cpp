@@ -3,6 +3,7 @@
 #include "kiln/data/dataset_cache.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -69,6 +70,9 @@ fs::path default_cache_dir() {
   if (std::string dir = env_value("KILN_CACHE_DIR"); !dir.empty()) return fs::absolute(dir);
   if (std::string xdg = env_value("XDG_CACHE_HOME"); !xdg.empty()) return fs::path(xdg) / "kiln";
   if (std::string home = env_value("HOME"); !home.empty()) return fs::path(home) / ".cache" / "kiln";
+  // Batch systems sometimes start jobs without HOME; the password file still knows it.
+  if (const passwd* user = ::getpwuid(::getuid()); user && user->pw_dir && *user->pw_dir)
+    return fs::path(user->pw_dir) / ".cache" / "kiln";
   throw UsageError("kiln has no dataset cache directory: set KILN_CACHE_DIR (or HOME)");
 }
 
