@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cut_connection_server.h"
 #include "kiln/error.h"
 #include "kiln/track/env.h"
 #include "kiln/track/sha256.h"
@@ -125,6 +126,34 @@ TEST(DataCache, ResumesAPartialDownloadWithARangeRequest) {
   ASSERT_EQ(server.requests().size(), 1u);
   EXPECT_EQ(server.requests()[0].range, "bytes=123456-");
   EXPECT_EQ(server.requests()[0].body_bytes, 200000u - 123456u);  // only the rest crossed the wire
+  EXPECT_EQ(f.env.read_file(dir / "a.bin"), content);
+}
+
+TEST(DataCache, DroppedConnectionKeepsThePartialFileAndTheNextFetchResumesIt) {
+  Fixture f;
+  std::string content = big(300000);
+  DatasetEntry e = f.dataset({{"a.bin", content}}, {});
+  DatasetCache cache = f.make_cache();
+  fs::path dir = cache.dataset_dir(e);
+  {
+    testing::CutConnectionServer cut(content, 100000);
+    e.sources = {DatasetSource{cut.url(), "", "", {}}};
+    try {
+      cache.ensure(e);
+      FAIL() << "a cut transfer was accepted";
+    } catch (const IoError& error) {
+      EXPECT_NE(std::string(error.what()).find("the partial download is kept and resumed next time"), std::string::npos)
+          << error.what();
+    }
+  }
+  EXPECT_FALSE(f.env.exists(dir / "a.bin"));  // never under its name while incomplete
+  EXPECT_EQ(f.env.file_size(dir / "a.bin.partial"), 100000u);
+  testing::RangeFileServer server(f.source);
+  e.sources = {DatasetSource{server.url(), "", "", {}}};
+  LocalDataset local = cache.ensure(e);
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.requests()[0].range, "bytes=100000-");
+  EXPECT_EQ(local.fetched_bytes, 200000u);
   EXPECT_EQ(f.env.read_file(dir / "a.bin"), content);
 }
 

@@ -107,8 +107,9 @@ HttpOutcome http_perform(const HttpTransfer& transfer,
   if (write.failure) std::rethrow_exception(write.failure);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &outcome.status);
   if (code != CURLE_OK) {
+    // The status stays when a response began (a connection dropped mid-body),
+    // so the caller can tell a cut transfer from a host it never reached.
     outcome.error = error[0] ? error : curl_easy_strerror(code);
-    if (code != CURLE_WRITE_ERROR) outcome.status = 0;
   }
   return outcome;
 }

@@ -20,7 +20,7 @@ struct HttpTransfer {
 
 struct HttpOutcome {
   long status = 0;               // 0 when no response came (then `error` says why)
-  std::string error;             // libcurl's message for a transport failure
+  std::string error;             // libcurl's message for a transport failure, also after a response began
   std::string error_body;        // the first 4 KiB of the body of a status >= 300
   std::uint64_t body_bytes = 0;  // bytes given to `on_body`
 };

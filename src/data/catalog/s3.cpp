@@ -141,7 +141,8 @@ void s3_put_object(const S3Config& config, const S3Location& location, std::stri
   S3Request request = make_s3_request(config, "PUT", location, sha256_hex(body), std::chrono::system_clock::now());
   detail::HttpTransfer transfer{"PUT", request.url, request.headers, std::string(body), false};
   detail::HttpOutcome outcome = detail::http_perform(transfer, [](long, std::string_view) {});
-  if (outcome.status == 0) throw IoError("cannot upload to '" + request.url + "': " + outcome.error);
+  if (outcome.status == 0 || (outcome.status < 300 && !outcome.error.empty()))
+    throw IoError("cannot upload to '" + request.url + "': " + outcome.error);
   if (outcome.status >= 300)
     throw IoError("cannot upload to '" + request.url + "': HTTP " + std::to_string(outcome.status) + " (" +
                   s3_error_summary(outcome.error_body) + ")");
