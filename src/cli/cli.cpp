@@ -24,6 +24,8 @@ commands:
   data         datasets: ls, info, fetch, verify, add, pack (kiln data --help)
   completion   print a shell completion script: kiln completion bash|zsh
   ui           serve the run dashboard in the browser (kiln ui --help)
+  launch       start the workers of a distributed job, torchrun-style (kiln launch --help)
+  world        print this process's rank and world as read from the environment
 
 options:
   --version    print the kiln version and the git commit it was built from
@@ -49,9 +51,12 @@ int dispatch(const cli::Args& args) {
   if (args[0] == "data") return cli::run_data(rest);
   if (args[0] == "completion") return cli::run_completion(rest);
   if (args[0] == "ui") return cli::run_ui(rest);
+  if (args[0] == "launch") return cli::run_launch(rest);
+  if (args[0] == "world") return cli::run_world(rest);
   if (args[0] == "__complete") return cli::run_complete(rest);
-  throw UsageError("unknown command '" + args[0] +
-                   "'; the commands are train, runs, reproduce, data, ui and completion (see kiln --help)");
+  throw UsageError(
+      "unknown command '" + args[0] +
+      "'; the commands are train, runs, reproduce, data, ui, launch, world and completion (see kiln --help)");
 }
 
 }  // namespace

@@ -21,6 +21,11 @@ int run_completion(const Args& args);
 // `kiln __complete WORD...`: the candidates for the last word, one per line
 // (called by the completion scripts; hidden from --help).
 int run_complete(const Args& args);
+// `kiln launch [flags] -- COMMAND`: starts and watches the local workers of
+// a distributed job (launch_command.cpp, kiln/dist/launcher.h).
+int run_launch(const Args& args);
+// `kiln world`: prints the distributed world read from the environment.
+int run_world(const Args& args);
 // `kiln ui`: serves the run dashboard until Ctrl-C (kiln_ui, docs/ui.md).
 int run_ui(const Args& args);
 

@@ -50,7 +50,8 @@ _kiln() {
 if (( $+functions[compdef] )); then compdef _kiln kiln; fi
 )";
 
-const std::vector<std::string> kCommands = {"train", "data", "completion", "--help", "--version"};
+const std::vector<std::string> kCommands = {"train",  "runs",  "reproduce",  "data",   "ui",
+                                            "launch", "world", "completion", "--help", "--version"};
 const std::vector<std::string> kDataCommands = {"ls", "info", "fetch", "verify", "add", "pack"};
 const std::vector<std::string> kDataAddFlags = {"--from",  "--version",  "--format", "--description", "--license",
                                                 "--files", "--endpoint", "--region", "--catalog"};

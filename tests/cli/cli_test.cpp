@@ -308,6 +308,8 @@ TEST_F(Cli, TrainHelpListsGroupsAndParametersWithCurrentValues) {
 
 TEST_F(Cli, CompletionCandidates) {
   EXPECT_EQ(kiln({"__complete", "tr"}).out, "train\n");
+  EXPECT_EQ(kiln({"__complete", "la"}).out, "launch\n");
+  EXPECT_EQ(kiln({"__complete", "r"}).out, "runs\nreproduce\n");
   EXPECT_EQ(kiln({"__complete", "train", "model="}).out, "model=cnn\nmodel=mlp\nmodel=resnet\n");
   EXPECT_EQ(kiln({"__complete", "train", "optimizer.l"}).out, "optimizer.lr=\n");
   EXPECT_EQ(kiln({"__complete", "train", "optimizer=sgd", "optimizer.mom"}).out, "optimizer.momentum=\n");
