@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "kiln/data/dataset_add.h"
 #include "kiln/data/dataset_cache.h"
 #include "kiln/data/s3.h"
 #include "kiln/error.h"
@@ -205,6 +206,26 @@ TEST_F(S3Fetch, CredentialsFromTheSharedFileProfile) {
   vars_.set("AWS_SHARED_CREDENTIALS_FILE", file.string());
   vars_.set("AWS_PROFILE", "local");
   EXPECT_EQ(env_.read_file(cache().ensure(e).root / "a.bin"), "payload");
+}
+
+TEST_F(S3Fetch, AddListsAPrefixAndTheEntryFetches) {
+  upload({{"a.bin", "alpha"}, {"dir/b.bin", "beta"}, {".hidden", "x"}}, endpoint_);
+  s3_put_object(config(), S3Location{kBucket, "toy-other/c.bin"}, "not under toy/");
+  std::vector<S3Object> listed = s3_list_objects(config(), S3Location{kBucket, "toy/"});
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed[0].key, "toy/.hidden");
+  EXPECT_EQ(listed[1].size, 5u);
+  fs::path catalog = tmp_.path() / "catalog.yaml";
+  DatasetCache c = cache();
+  AddOptions o{.name = "listed", .from = std::string("s3://") + kBucket + "/toy/", .endpoint = endpoint_};
+  AddResult r = add_dataset(o, Catalog(), catalog, c, env_);
+  ASSERT_EQ(r.entry.files.size(), 2u);
+  EXPECT_EQ(r.entry.files[0].path, "a.bin");
+  EXPECT_EQ(r.entry.files[1].path, "dir/b.bin");
+  EXPECT_EQ(r.entry.files[1].sha256, sha256_hex("beta"));
+  EXPECT_EQ(r.entry.sources[0].url, "s3://kiln-test/toy");
+  EXPECT_EQ(r.entry.sources[0].endpoint, endpoint_);
+  EXPECT_EQ(env_.read_file(c.ensure(r.entry).root / "dir/b.bin"), "beta");
 }
 
 TEST_F(S3Fetch, MissingObjectAndBucketAreNamed) {

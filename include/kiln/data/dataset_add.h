@@ -5,9 +5,11 @@
 // starting with '.' and *.partial skipped) is hashed where it lies and the
 // directory becomes the entry's source. From a local file, that file, with
 // its directory as the source. From an http(s):// or s3:// URL, the files
-// named in `files` under it (or, without `files`, the one file the URL
-// names) are downloaded into the cache — so the first fetch costs nothing —
-// and hashed there; the URL (its directory, for a single file) is the source.
+// named in `files` under it are downloaded into the cache — so the first
+// fetch costs nothing — and hashed there, and the URL is the source.
+// Without `files`, an s3:// prefix is listed (every object below it, names
+// starting with '.' skipped); otherwise the URL must name one file, and its
+// directory becomes the source.
 //
 // Versions: `version` when given (replacing an entry of that version in the
 // catalog written to); otherwise 1 for a new name, and for a known name the

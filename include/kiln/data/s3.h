@@ -16,6 +16,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,13 +58,24 @@ struct S3Request {
 };
 
 // Signs `method` on `location` at time `now`; `payload_sha256` is the hex
-// SHA-256 of the body (sha256_hex("") for GET).
+// SHA-256 of the body (sha256_hex("") for GET). `canonical_query` is sent
+// as the URL's query and must already be canonical (see SigV4Request).
 S3Request make_s3_request(const S3Config& config, const std::string& method, const S3Location& location,
-                          const std::string& payload_sha256, std::chrono::system_clock::time_point now);
+                          const std::string& payload_sha256, std::chrono::system_clock::time_point now,
+                          const std::string& canonical_query = "");
 
 // PUT `body` as the object at `location`. Throws kiln::IoError naming the
 // URL, the status and S3's error code (NoSuchBucket, SignatureDoesNotMatch, ...).
 void s3_put_object(const S3Config& config, const S3Location& location, std::string_view body);
+
+struct S3Object {
+  std::string key;
+  std::uint64_t size = 0;
+};
+
+// Every object whose key starts with `prefix.key` (ListObjectsV2, all
+// pages), in S3's order (by key). Throws kiln::IoError naming the prefix.
+std::vector<S3Object> s3_list_objects(const S3Config& config, const S3Location& prefix);
 
 // "<Code>: <Message>" from an S3 XML error body, or the body's start.
 std::string s3_error_summary(std::string_view body);

@@ -6,6 +6,7 @@
 #include "kiln/data/catalog_writer.h"
 #include "kiln/data/dataset_cache.h"
 #include "kiln/data/fetch.h"
+#include "kiln/data/s3.h"
 #include "kiln/error.h"
 #include "kiln/track/env.h"
 #include "kiln/track/sha256.h"
@@ -47,10 +48,25 @@ void describe_local(const AddOptions& o, DatasetEntry& entry, Env& env) {
     entry.files.push_back(CatalogFile{f, env.file_size(root / f), sha256_file_hex(root / f, env)});
 }
 
+// The files under an s3:// prefix, relative to it ("" when there are none).
+std::vector<std::string> list_s3_prefix(const AddOptions& o, std::string& base) {
+  while (base.ends_with("/")) base.pop_back();
+  S3Location prefix = parse_s3_url(base + "/");
+  std::vector<std::string> out;
+  for (const S3Object& object : s3_list_objects(s3_config_from_environment(o.endpoint, o.region), prefix)) {
+    std::string relative = object.key.substr(prefix.key.size());
+    bool hidden = relative.starts_with(".") || relative.find("/.") != std::string::npos;
+    if (!relative.empty() && !relative.ends_with("/") && !hidden) out.push_back(relative);
+  }
+  return out;
+}
+
 void describe_remote(const AddOptions& o, DatasetEntry& entry, DatasetCache& cache, Env& env) {
   std::string base = o.from;
   std::vector<std::string> files = o.files;
+  if (files.empty() && o.from.starts_with("s3://")) files = list_s3_prefix(o, base);
   if (files.empty()) {
+    base = o.from;
     std::size_t slash = base.rfind('/');
     if (slash == std::string::npos || slash + 1 == base.size() || base.find("://") + 2 >= slash)
       throw UsageError("kiln data add: '" + o.from +

@@ -1,6 +1,7 @@
 #include "kiln/data/s3.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "http_transfer.h"
@@ -93,8 +94,10 @@ S3Config s3_config_from_environment(const std::string& endpoint, const std::stri
 }
 
 S3Request make_s3_request(const S3Config& config, const std::string& method, const S3Location& location,
-                          const std::string& payload_sha256, std::chrono::system_clock::time_point now) {
-  std::string key_path = "/" + uri_encode(location.key, false);
+                          const std::string& payload_sha256, std::chrono::system_clock::time_point now,
+                          const std::string& canonical_query) {
+  // A bucket itself is "/bucket" path-style (no trailing slash), "/" virtual-hosted.
+  std::string key_path = location.key.empty() && !config.endpoint.empty() ? "" : "/" + uri_encode(location.key, false);
   std::string url, host, canonical_uri;
   if (!config.endpoint.empty()) {
     Endpoint e = split_endpoint(config.endpoint);
@@ -108,12 +111,13 @@ S3Request make_s3_request(const S3Config& config, const std::string& method, con
     canonical_uri = virtual_hosted ? key_path : "/" + location.bucket + key_path;
     url = "https://" + host + canonical_uri;
   }
+  if (!canonical_query.empty()) url += "?" + canonical_query;
   S3Request out{url, {}};
   std::string date = amz_date(now);
   out.headers.push_back("x-amz-date: " + date);
   out.headers.push_back("x-amz-content-sha256: " + payload_sha256);
   if (config.credentials.empty()) return out;
-  SigV4Request request{method, canonical_uri, "", {}, payload_sha256};
+  SigV4Request request{method, canonical_uri, canonical_query, {}, payload_sha256};
   request.headers = {{"host", host}, {"x-amz-content-sha256", payload_sha256}, {"x-amz-date", date}};
   if (!config.credentials.session_token.empty()) {
     request.headers.emplace_back("x-amz-security-token", config.credentials.session_token);
@@ -146,6 +150,72 @@ void s3_put_object(const S3Config& config, const S3Location& location, std::stri
   if (outcome.status >= 300)
     throw IoError("cannot upload to '" + request.url + "': HTTP " + std::to_string(outcome.status) + " (" +
                   s3_error_summary(outcome.error_body) + ")");
+}
+
+}  // namespace kiln::data
+
+namespace kiln::data {
+namespace {
+
+// The text between <name> and </name> from `from` on, XML entities decoded;
+// npos in `next` when absent.
+std::string xml_tag(std::string_view xml, const std::string& name, std::size_t from, std::size_t* next = nullptr) {
+  std::size_t b = xml.find("<" + name + ">", from);
+  std::size_t e = b == std::string_view::npos ? b : xml.find("</" + name + ">", b);
+  if (next) *next = e == std::string_view::npos ? e : e + name.size() + 3;
+  if (e == std::string_view::npos) return "";
+  std::string raw(xml.substr(b + name.size() + 2, e - b - name.size() - 2)), out;
+  static const std::pair<const char*, char> kEntities[] = {
+      {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    bool decoded = false;
+    for (const auto& [entity, c] : kEntities) {
+      if (raw.compare(i, std::strlen(entity), entity) == 0) {
+        out += c;
+        i += std::strlen(entity) - 1;
+        decoded = true;
+        break;
+      }
+    }
+    if (!decoded) out += raw[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<S3Object> s3_list_objects(const S3Config& config, const S3Location& prefix) {
+  std::vector<S3Object> out;
+  std::string token;
+  for (;;) {
+    // Parameters in name order: the canonical query is the query sent.
+    std::string query = token.empty() ? "" : "continuation-token=" + uri_encode(token, true) + "&";
+    query += "list-type=2&prefix=" + uri_encode(prefix.key, true);
+    S3Request request = make_s3_request(config, "GET", S3Location{prefix.bucket, ""}, sha256_hex(""),
+                                        std::chrono::system_clock::now(), query);
+    std::string body;
+    detail::HttpOutcome outcome =
+        detail::http_perform(detail::HttpTransfer{"GET", request.url, request.headers, "", false},
+                             [&](long, std::string_view bytes) { body.append(bytes); });
+    std::string shown = "s3://" + prefix.bucket + "/" + prefix.key;
+    if (outcome.status == 0 || !outcome.error.empty()) throw IoError("cannot list '" + shown + "': " + outcome.error);
+    if (outcome.status >= 300)
+      throw IoError("cannot list '" + shown + "': HTTP " + std::to_string(outcome.status) + " (" +
+                    s3_error_summary(outcome.error_body) + ")");
+    std::size_t at = 0;
+    for (;;) {
+      std::size_t end = 0;
+      std::string contents = xml_tag(body, "Contents", at, &end);
+      if (end == std::string::npos) break;
+      std::string size = xml_tag(contents, "Size", 0);
+      out.push_back(S3Object{xml_tag(contents, "Key", 0), size.empty() ? 0 : std::stoull(size)});
+      at = end;
+    }
+    if (xml_tag(body, "IsTruncated", 0) != "true") break;
+    token = xml_tag(body, "NextContinuationToken", 0);
+    if (token.empty()) break;
+  }
+  return out;
 }
 
 }  // namespace kiln::data
