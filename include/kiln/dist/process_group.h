@@ -1,0 +1,31 @@
+// The c10d process group of a distributed job: rank 0 serves a TCPStore at
+// MASTER_ADDR:MASTER_PORT, every rank joins it, and Gloo (CPU) runs the
+// collectives over it. LibTorch's own engine, not a home-made transport.
+#pragma once
+
+#include <chrono>
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#include <torch/csrc/distributed/c10d/Store.hpp>
+
+#include "kiln/dist/world.h"
+
+namespace kiln::dist {
+
+struct ProcessGroupOptions {
+  // How long a rank waits for the others at the rendezvous and in each
+  // collective before failing with an error instead of hanging.
+  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+};
+
+struct DistributedContext {
+  World world;
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroup> group;
+};
+
+// Joins the job `world` describes (world.distributed() must be true).
+// Throws kiln::Error naming this rank, the master address and what went
+// wrong when the rendezvous fails or times out.
+DistributedContext init_process_group(const World& world, const ProcessGroupOptions& options = {});
+
+}  // namespace kiln::dist
