@@ -4,6 +4,7 @@
 
 #include "kiln/data/data_module.h"
 #include "kiln/data/fashion_mnist.h"
+#include "kiln/data/shards_datamodule.h"
 #include "kiln/registry/registry.h"
 
 namespace kiln::data {
@@ -15,6 +16,8 @@ void register_builtin_datamodules() {
     kiln::registry<DataModule>().add("fashion_mnist", fashion_mnist_schema(), [](const FashionMnistOptions& o) {
       return std::make_shared<FashionMnistDataModule>(o);
     });
+    kiln::registry<DataModule>().add("shards", shards_schema(),
+                                     [](const ShardsOptions& o) { return std::make_shared<ShardsDataModule>(o); });
     return true;
   }();
   (void)registered;

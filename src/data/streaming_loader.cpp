@@ -1,0 +1,241 @@
+#include "kiln/data/streaming_loader.h"
+
+#include <charconv>
+#include <cstring>
+#include <iostream>
+
+#include "kiln/data/error.h"
+#include "kiln/data/npy.h"
+#include "kiln/error.h"
+
+namespace kiln::data {
+namespace {
+
+torch::ScalarType torch_dtype(NpyDtype d) {
+  switch (d) {
+    case NpyDtype::kBool: return torch::kBool;
+    case NpyDtype::kUInt8: return torch::kUInt8;
+    case NpyDtype::kInt8: return torch::kInt8;
+    case NpyDtype::kInt16: return torch::kInt16;
+    case NpyDtype::kInt32: return torch::kInt32;
+    case NpyDtype::kInt64: return torch::kInt64;
+    case NpyDtype::kFloat32: return torch::kFloat32;
+    case NpyDtype::kFloat64: return torch::kFloat64;
+    default: break;
+  }
+  // uint16/uint32 have no tensor dtype in LibTorch 1.13.
+  throw DataFormatError("npy dtype " + npy_descr(d) + " has no tensor dtype; store it as int32 or int64");
+}
+
+// One field of one sample, as the bytes to copy into the batch tensor.
+struct Field {
+  torch::ScalarType dtype = torch::kInt64;
+  std::vector<std::int64_t> shape;
+  std::string_view bytes;
+  std::int64_t label = 0;  // the storage of a "cls" field
+};
+
+void decode(const SampleData& sample, const std::string& ext, Field& out) {
+  const std::string_view bytes = sample.field(ext);
+  const std::string what = sample.key + "." + ext;
+  if (ext == "cls" || ext.ends_with(".cls")) {
+    std::string_view text = bytes;
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out.label);
+    if (ec != std::errc() || end != text.data() + text.size())
+      throw DataFormatError("'" + what + "': expected a class number in decimal, found '" +
+                            std::string(text.substr(0, 40)) + "'");
+    out.dtype = torch::kInt64;
+    out.shape.clear();
+    out.bytes = std::string_view(reinterpret_cast<const char*>(&out.label), sizeof out.label);
+    return;
+  }
+  if (ext.ends_with("npy")) {
+    const NpyView view = parse_npy(bytes, what);
+    out.dtype = torch_dtype(view.dtype);
+    out.shape = view.shape;
+    out.bytes = view.data;
+    return;
+  }
+  throw DataFormatError("'" + what + "': kiln decodes .npy and .cls fields into tensors, not '" + ext + "'");
+}
+
+std::string shape_text(const std::vector<std::int64_t>& s) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+// Stacks fields into [count, ...] tensors; the first field fixes dtype and shape.
+class Stacker {
+ public:
+  Stacker(std::size_t capacity, bool pin) : capacity_(capacity), pin_(pin) {}
+
+  void add(const Field& f, const std::string& what) {
+    if (!tensor_.defined()) {
+      std::vector<std::int64_t> dims{static_cast<std::int64_t>(capacity_)};
+      dims.insert(dims.end(), f.shape.begin(), f.shape.end());
+      tensor_ = torch::empty(dims, torch::TensorOptions().dtype(f.dtype).pinned_memory(pin_));
+      shape_ = f.shape;
+      item_bytes_ = f.bytes.size();
+    } else if (f.dtype != tensor_.scalar_type() || f.shape != shape_) {
+      throw DataFormatError("'" + what + "': shape " + shape_text(f.shape) + " of " +
+                            std::string(c10::toString(f.dtype)) + ", but the batch's first sample has " +
+                            shape_text(shape_) + " of " + std::string(c10::toString(tensor_.scalar_type())));
+    }
+    std::memcpy(static_cast<char*>(tensor_.data_ptr()) + count_ * item_bytes_, f.bytes.data(), item_bytes_);
+    ++count_;
+  }
+  torch::Tensor take() { return count_ == capacity_ ? tensor_ : tensor_.narrow(0, 0, count_); }
+  std::size_t count() const { return count_; }
+
+ private:
+  std::size_t capacity_, count_ = 0, item_bytes_ = 0;
+  bool pin_;
+  std::vector<std::int64_t> shape_;
+  torch::Tensor tensor_;
+};
+
+}  // namespace
+
+StreamingLoader::StreamingLoader(StreamingLoaderOptions options) : options_(std::move(options)) {
+  const auto& o = options_;
+  if (!o.shards) throw kiln::Error("StreamingLoader: shards must be a shard set, found null");
+  if (o.batch_size == 0) throw kiln::Error("StreamingLoader: batch_size must be >= 1, found 0");
+  if (o.shuffle_buffer == 0) throw kiln::Error("StreamingLoader: shuffle_buffer must be >= 1, found 0");
+  if (o.prefetch_factor == 0) throw kiln::Error("StreamingLoader: prefetch_factor must be >= 1, found 0");
+  if (o.world_size == 0 || o.rank >= o.world_size)
+    throw kiln::Error("StreamingLoader: rank must be in [0, world_size), found rank " + std::to_string(o.rank) +
+                      " of world_size " + std::to_string(o.world_size));
+  n_ = o.shards->size();
+  slice_ = RankSlice{0, o.batch_size, o.world_size, o.rank, o.drop_last};
+}
+
+StreamingLoader::~StreamingLoader() { stop_workers(); }
+
+std::size_t StreamingLoader::size() const {
+  return global_batches(n_, RankSlice{0, options_.batch_size, options_.world_size, options_.rank, options_.drop_last});
+}
+
+std::size_t StreamingLoader::num_samples() const { return static_cast<std::size_t>(n_); }
+
+std::uint64_t StreamingLoader::samples_consumed(std::size_t next_batch) const {
+  const std::uint64_t global = static_cast<std::uint64_t>(options_.batch_size) * options_.world_size;
+  const std::uint64_t done = next_batch > first_batch_ ? next_batch - first_batch_ : 0;
+  return std::min(n_, slice_.start + done * global);
+}
+
+std::size_t StreamingLoader::resume_at(std::int64_t epoch, std::uint64_t consumed) {
+  pending_resume_ = std::make_pair(epoch, std::min(consumed, n_));
+  const std::uint64_t global = static_cast<std::uint64_t>(options_.batch_size) * options_.world_size;
+  return std::min<std::size_t>(size(), static_cast<std::size_t>(pending_resume_->second / global));
+}
+
+void StreamingLoader::start_epoch(std::int64_t epoch, std::size_t start_batch) {
+  stop_workers();
+  started_ = true;
+  failure_ = nullptr;
+  count_ = next_ = 0;
+  if (epoch < 0) throw kiln::Error("start_epoch: epoch must be >= 0, found " + std::to_string(epoch));
+  if (start_batch > size())
+    throw kiln::Error("start_epoch: start_batch " + std::to_string(start_batch) + " is past the end of the epoch (" +
+                      std::to_string(size()) + " batches)");
+  if (epoch != epoch_ || order_.empty()) {
+    std::vector<std::uint64_t> sizes;
+    for (const auto& s : options_.shards->manifest().shards) sizes.push_back(s.samples);
+    order_ = epoch_order(sizes, {options_.seed, epoch, options_.shuffle, options_.shuffle_buffer});
+    epoch_ = epoch;
+  }
+  slice_.start = static_cast<std::uint64_t>(start_batch) * options_.batch_size * options_.world_size;
+  if (pending_resume_ && pending_resume_->first == epoch) slice_.start = pending_resume_->second;
+  pending_resume_.reset();
+  first_batch_ = start_batch;
+  count_ = global_batches(n_, slice_);
+  stop_ = false;
+  for (std::size_t w = 0; w < options_.num_workers; ++w) workers_.emplace_back([this, w] { run_worker(w); });
+}
+
+StreamingLoader::Item StreamingLoader::make(std::size_t b) {
+  Item item;
+  try {
+    const std::vector<std::uint64_t> positions = rank_batch_positions(n_, slice_, b);
+    Stacker inputs(positions.size(), options_.pin_memory), targets(positions.size(), options_.pin_memory);
+    SampleData sample;
+    Field input, target;
+    for (const std::uint64_t p : positions) {
+      try {
+        options_.shards->read(order_[p], sample);
+        decode(sample, options_.input_field, input);
+        decode(sample, options_.target_field, target);
+      } catch (const DataFormatError& e) {
+        if (options_.on_error == OnError::kRaise) throw;
+        ++skipped_;
+        std::cerr << "kiln: data.on_error=skip: skipped a sample: " << e.what() << "\n";
+        continue;
+      }
+      inputs.add(input, sample.key + "." + options_.input_field);
+      targets.add(target, sample.key + "." + options_.target_field);
+    }
+    if (inputs.count() == 0) return item;
+    Batch batch{inputs.take(), targets.take()};
+    if (options_.transform) batch = options_.transform(std::move(batch));
+    item.batch = std::move(batch);
+  } catch (...) {
+    item.error = std::current_exception();
+  }
+  return item;
+}
+
+void StreamingLoader::run_worker(std::size_t w) {
+  const std::size_t ahead = options_.num_workers * options_.prefetch_factor;
+  for (std::size_t b = w; b < count_; b += options_.num_workers) {
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return stop_ || b < next_ + ahead; });
+      if (stop_) return;
+    }
+    Item item = make(b);
+    std::lock_guard lock(mutex_);
+    if (stop_) return;
+    ready_.emplace(b, std::move(item));
+    changed_.notify_all();
+  }
+}
+
+void StreamingLoader::stop_workers() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  changed_.notify_all();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+  ready_.clear();
+}
+
+std::optional<Batch> StreamingLoader::next() {
+  if (!started_) start_epoch(0, 0);
+  if (failure_) std::rethrow_exception(failure_);
+  while (next_ < count_) {
+    Item item;
+    if (workers_.empty()) {
+      item = make(next_);
+      ++next_;
+    } else {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return ready_.count(next_) > 0; });
+      item = std::move(ready_.at(next_));
+      ready_.erase(next_);
+      ++next_;
+      changed_.notify_all();
+    }
+    if (item.error) {
+      failure_ = item.error;
+      std::rethrow_exception(failure_);
+    }
+    if (item.batch) return std::move(item.batch);
+  }
+  return std::nullopt;
+}
+
+}  // namespace kiln::data
