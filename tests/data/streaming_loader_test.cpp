@@ -17,6 +17,7 @@
 namespace kiln::data {
 namespace {
 
+using kiln::testing::flip_byte;
 using kiln::testing::TempDir;
 
 constexpr std::uint64_t kSamples = 301;
@@ -149,16 +150,6 @@ TEST_F(StreamingLoaderTest, SameGlobalBatchResumesThroughStartBatchAlone) {
   std::sort(rest_two.begin(), rest_two.end());
   std::sort(rest_one.begin(), rest_one.end());
   EXPECT_EQ(rest_one, rest_two);
-}
-
-void flip_byte(const std::filesystem::path& path, std::uint64_t offset) {
-  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekg(static_cast<std::streamoff>(offset));
-  char c = 0;
-  f.read(&c, 1);
-  f.seekp(static_cast<std::streamoff>(offset));
-  c = static_cast<char>(c ^ 0x01);
-  f.write(&c, 1);
 }
 
 TEST_F(StreamingLoaderTest, CorruptSampleRaisesNamingItOrIsSkippedAndCounted) {

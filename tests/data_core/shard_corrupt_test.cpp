@@ -11,18 +11,9 @@
 namespace kiln::data {
 namespace {
 
+using kiln::testing::flip_byte;
 using kiln::testing::TempDir;
 using kiln::testing::write_synthetic_shards;
-
-void flip_byte(const std::filesystem::path& path, std::uint64_t offset) {
-  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekg(static_cast<std::streamoff>(offset));
-  char c = 0;
-  f.read(&c, 1);
-  f.seekp(static_cast<std::streamoff>(offset));
-  c = static_cast<char>(c ^ 0x20);
-  f.write(&c, 1);
-}
 
 std::string read_error(const ShardSet& shards, std::uint64_t i) {
   SampleData sample;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,17 @@ inline std::filesystem::path write_synthetic_shards(const std::filesystem::path&
   for (std::uint64_t i = 0; i < n; ++i) writer.write(synthetic_sample(i));
   writer.finish();
   return dir / data::manifest_file_name(name);
+}
+
+// Flips one bit of the byte at `offset` of `path` in place (a corrupt disk).
+inline void flip_byte(const std::filesystem::path& path, std::uint64_t offset) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(offset));
+  char c = 0;
+  f.read(&c, 1);
+  f.seekp(static_cast<std::streamoff>(offset));
+  c = static_cast<char>(c ^ 0x01);
+  f.write(&c, 1);
 }
 
 }  // namespace kiln::testing
