@@ -21,6 +21,7 @@
 #include "kiln/config/schema.h"
 #include "kiln/config/sweep.h"
 #include "kiln/config/yaml.h"
+#include "kiln/dist/world.h"
 #include "kiln/track/env.h"
 #include "kiln/track/run_dir.h"
 #include "run_layout.h"
@@ -205,8 +206,23 @@ struct JobOutcome {
 // Records and trains one prepared job in `run_dir` (created by the caller,
 // or an existing run when resuming). The manifest ends FINISHED or FAILED;
 // errors propagate after it is written.
+// A data-parallel rank other than zero: trains (its gradients are averaged
+// with rank zero's), writes train.rank<R>.log and nothing else.
+JobOutcome train_as_other_rank(const PreparedJob& job, const fs::path& run_dir, const track::RunId& id, int rank) {
+  const JobRunner& runner = job_runner();
+  JobOutcome outcome{run_dir, id, {}};
+  StderrTee tee(run_dir / ("train.rank" + std::to_string(rank) + ".log"));
+  std::fprintf(stderr, "kiln: rank %d of run %s in %s\n", rank, id.value.c_str(), run_dir.string().c_str());
+  outcome.summary = runner.run(job.runnable, run_dir.string(), {});
+  return outcome;
+}
+
 JobOutcome train_in(const PreparedJob& job, const TrainArgs& args, const fs::path& run_dir, const track::RunId& id,
                     bool resumed, std::optional<fs::path> sweep_dir = std::nullopt, std::size_t job_index = 0) {
+  // Under a launcher every rank runs this in the same run directory; rank
+  // zero records the run, the others only keep their own log.
+  const dist::World world = dist::world_from_env();
+  if (world.rank != 0) return train_as_other_rank(job, run_dir, id, world.rank);
   if (!resumed) write_run_config(run_dir, job.composed, job.resolved, job.overrides);
   RunStart start{id,
                  run_dir,

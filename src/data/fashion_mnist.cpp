@@ -164,6 +164,10 @@ std::unique_ptr<BatchLoader> FashionMnistDataModule::make_loader(const Split& sp
   o.seed = options_.seed;
   o.drop_last = train && options_.drop_last;
   o.prefetch = static_cast<std::size_t>(options_.num_workers);
+  if (train) {
+    o.num_replicas = num_replicas_;
+    o.rank = replica_rank_;
+  }
   const bool normalize = options_.normalize;
   const double mean = options_.mean;
   const double stddev = options_.stddev;

@@ -30,6 +30,9 @@ void check_tensors(const torch::Tensor& inputs, const torch::Tensor& targets, co
                       std::to_string(inputs.size(0)) + " inputs and " + std::to_string(targets.size(0)) + " targets");
   }
   if (o.batch_size == 0) throw kiln::Error(what + "batch_size must be >= 1, found 0");
+  if (o.num_replicas == 0 || o.rank >= o.num_replicas)
+    throw kiln::Error(what + "rank " + std::to_string(o.rank) + " is not below num_replicas " +
+                      std::to_string(o.num_replicas));
 }
 
 // The synchronous loader: computes each batch in next(). Only ever used by
@@ -43,8 +46,8 @@ class TensorBatchCore final : public BatchLoader {
         num_samples_(static_cast<std::size_t>(inputs_.size(0))) {}
 
   std::size_t size() const override {
-    const std::size_t b = options_.batch_size;
-    return options_.drop_last ? num_samples_ / b : (num_samples_ + b - 1) / b;
+    const std::size_t b = global_batch();
+    return options_.drop_last || options_.num_replicas > 1 ? num_samples_ / b : (num_samples_ + b - 1) / b;
   }
   std::size_t num_samples() const override { return num_samples_; }
 
@@ -79,8 +82,10 @@ class TensorBatchCore final : public BatchLoader {
   }
 
  private:
+  std::size_t global_batch() const { return options_.batch_size * options_.num_replicas; }
+
   Batch make(std::size_t b) const {
-    const std::size_t first = b * options_.batch_size;
+    const std::size_t first = b * global_batch() + options_.rank * options_.batch_size;
     const std::size_t count = std::min(options_.batch_size, num_samples_ - first);
     torch::Tensor index;
     if (options_.shuffle) {

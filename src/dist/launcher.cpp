@@ -17,7 +17,10 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -126,12 +129,28 @@ std::vector<std::string> worker_environment(const std::vector<std::pair<std::str
   return env;
 }
 
-void spawn(Worker& worker, const LaunchOptions& options, int world_size, int port, int restart) {
+// One run id for every rank and restart of this launch (kept when the
+// caller set KILN_RUN_ID), so `kiln train` workers share one run directory.
+std::string launch_run_id() {
+  if (const char* given = std::getenv("KILN_RUN_ID"); given != nullptr && *given != '\0') return given;
+  std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &local);
+  char pid[16];
+  std::snprintf(pid, sizeof pid, "%x", static_cast<unsigned>(::getpid()));
+  return std::string("launch-") + stamp + "-" + pid;
+}
+
+void spawn(Worker& worker, const LaunchOptions& options, int world_size, int port, int restart,
+           const std::string& run_id) {
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
     throw IoError(std::string("kiln launch: pipe: ") + std::strerror(errno));
   std::vector<std::string> env = worker_environment({
       {"KILN_LAUNCHER", "kiln"},
+      {"KILN_RUN_ID", run_id},
       {"RANK", std::to_string(worker.rank)},
       {"LOCAL_RANK", std::to_string(worker.local_rank)},
       {"WORLD_SIZE", std::to_string(world_size)},
@@ -204,7 +223,8 @@ void note(const std::string& line) {
 // One run of the whole group, from spawn to the last worker reaped.
 class Group {
  public:
-  Group(const LaunchOptions& options, int port, int restart, SignalForwarding& signals, std::vector<File>& logs)
+  Group(const LaunchOptions& options, int port, int restart, const std::string& run_id, SignalForwarding& signals,
+        std::vector<File>& logs)
       : options_(options), signals_(signals) {
     const int world_size = options.nnodes * options.nproc_per_node;
     workers_.resize(static_cast<std::size_t>(options.nproc_per_node));
@@ -215,7 +235,7 @@ class Group {
       std::FILE* log = logs.empty() ? nullptr : logs[static_cast<std::size_t>(local)].get();
       w.out = std::make_unique<RankOutput>(w.rank, stdout, log, w.tail);
       w.err = std::make_unique<RankOutput>(w.rank, stderr, log, w.tail);
-      spawn(w, options, world_size, port, restart);
+      spawn(w, options, world_size, port, restart, run_id);
     }
   }
 
@@ -398,6 +418,7 @@ void validate(const LaunchOptions& options) {
 int launch(const LaunchOptions& options) {
   validate(options);
   const int port = options.master_port == 0 ? free_port() : options.master_port;
+  const std::string run_id = launch_run_id();
   std::vector<File> logs = open_logs(options);
   SignalForwarding signals;
   const int world_size = options.nnodes * options.nproc_per_node;
@@ -408,7 +429,7 @@ int launch(const LaunchOptions& options) {
   for (int restart = 0;; ++restart) {
     if (restart > 0)
       for (File& log : logs) std::fprintf(log.get(), "--- kiln launch: restart %d ---\n", restart);
-    Group group(options, port, restart, signals, logs);
+    Group group(options, port, restart, run_id, signals, logs);
     std::optional<int> signal;
     const Worker* failed = group.run(signal);
     if (signal) return 128 + *signal;

@@ -10,6 +10,7 @@
 #include "kiln/config/yaml.h"
 #include "kiln/data/builtin_datamodules.h"
 #include "kiln/data/data_module.h"
+#include "kiln/dist/world.h"
 #include "kiln/models/network.h"
 #include "kiln/track/json.h"
 #include "kiln/track/tensorboard.h"
@@ -130,11 +131,15 @@ std::unique_ptr<Trainer> make_job_trainer(const config::Node& resolved, const st
       return [schedule](std::int64_t step, double base) { return schedule->lr(step, base); };
     });
   }
-  trainer->add_logger(std::make_shared<JsonlLogger>((run_dir / "metrics.jsonl").string()));
-  // `tensorboard --logdir runs/` shows every run; the config is in its Text tab.
-  auto tensorboard = std::make_shared<track::TensorBoardLogger>(run_dir / "tb");
-  tensorboard->add_text("config", indent_as_markdown_code(config::to_yaml(resolved)));
-  trainer->add_logger(tensorboard);
+  // Under a launcher every rank shares the run directory; rank zero writes
+  // its files (the other ranks' own log is train.rank<R>.log).
+  if (dist::world_from_env().rank == 0) {
+    trainer->add_logger(std::make_shared<JsonlLogger>((run_dir / "metrics.jsonl").string()));
+    // `tensorboard --logdir runs/` shows every run; the config is in its Text tab.
+    auto tensorboard = std::make_shared<track::TensorBoardLogger>(run_dir / "tb");
+    tensorboard->add_text("config", indent_as_markdown_code(config::to_yaml(resolved)));
+    trainer->add_logger(tensorboard);
+  }
   for (const std::string& name : callback_names(resolved))
     trainer->add_callback(instantiate_at<Callback>(resolved, {"callbacks", name}));
   return trainer;

@@ -13,6 +13,9 @@
 #include <typeinfo>
 
 #include "kiln/config/error.h"
+#include "kiln/dist/ddp.h"
+#include "kiln/dist/process_group.h"
+#include "kiln/dist/world.h"
 #include "kiln/error.h"
 
 namespace kiln {
@@ -164,11 +167,42 @@ data::Batch Trainer::to_device(data::Batch batch) const {
   return data::Batch{batch.input.to(device_, /*non_blocking=*/true), batch.target.to(device_, /*non_blocking=*/true)};
 }
 
-void Trainer::publish(const Metrics& metrics) {
-  if (metrics.empty()) return;
+void Trainer::publish(const Metrics& local) {
+  if (local.empty()) return;
+  const Metrics metrics = dist_ ? average_over_ranks(local) : local;
   for (const auto& [name, value] : metrics) callback_metrics_[name] = value;
   if (options_.fast_dev_run > 0) return;  // a sanity check logs nothing
+  if (!is_global_zero()) return;
   for (auto& logger : loggers_) logger->log_metrics(metrics, global_step_);
+}
+
+int Trainer::global_rank() const { return dist_ ? dist_->world.rank : 0; }
+
+int Trainer::world_size() const { return dist_ ? dist_->world.world_size : 1; }
+
+void Trainer::setup_data_parallel(data::DataModule& data) {
+  grad_sync_.reset();
+  dist_.reset();
+  const dist::World world = dist::world_from_env();
+  if (!world.distributed()) return;
+  dist::ProcessGroupOptions options;
+  options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options_.process_group_timeout * 1000));
+  dist_ = std::make_shared<dist::DistributedContext>(dist::init_process_group(world, options));
+  data.set_replica(static_cast<std::size_t>(world.rank), static_cast<std::size_t>(world.world_size));
+}
+
+Metrics Trainer::average_over_ranks(const Metrics& metrics) const {
+  // std::map order: every rank packs the same keys in the same order.
+  std::vector<double> values;
+  for (const auto& [name, value] : metrics) values.push_back(value);
+  torch::Tensor packed = torch::tensor(values, torch::kFloat64);
+  std::vector<torch::Tensor> tensors{packed};
+  dist_->group->allreduce(tensors)->wait();
+  packed.div_(static_cast<double>(dist_->world.world_size));
+  Metrics out;
+  std::size_t i = 0;
+  for (const auto& [name, value] : metrics) out[name] = packed[static_cast<std::int64_t>(i++)].item<double>();
+  return out;
 }
 
 void Trainer::log_histogram(const std::string& tag, const torch::Tensor& values) {
@@ -278,11 +312,14 @@ void Trainer::train_epoch(Module& module, data::BatchLoader& train, data::BatchL
     last_loss_ = loss.detach();  // no sync: a progress bar reads it now and then
     if (accumulate > 1) loss = loss / static_cast<double>(accumulate);
     if (scaler_) loss = scaler_->scale(loss);
-    loss.backward();
-    samples_seen_ += batch->input.size(0);
     bool last = index + 1 == limit;
     bool stepped = (index + 1) % accumulate == 0 || last;
+    // Accumulation steps only add up gradients locally (no_sync).
+    if (grad_sync_) grad_sync_->set_sync(stepped);
+    loss.backward();
+    samples_seen_ += batch->input.size(0) * world_size();
     if (stepped) {
+      if (grad_sync_) grad_sync_->finish_gradient_sync();
       optimizer_step(module, opt, lr_at, base_lrs);
       if (options_.max_steps >= 0 && global_step_ >= options_.max_steps) should_stop_ = true;
       if (out_of_time()) should_stop_ = true;
@@ -309,15 +346,25 @@ void Trainer::train_epoch(Module& module, data::BatchLoader& train, data::BatchL
 
 void Trainer::fit(Module& module, data::DataModule& data) {
   fit_start_ = std::chrono::steady_clock::now();
-  torch::set_num_threads(options_.num_threads ? static_cast<int>(*options_.num_threads) : available_cores());
+  // Ranks on one node share its cores (torchrun sets OMP_NUM_THREADS=1 for
+  // the same reason; a share of the cores keeps some parallelism).
+  const int ranks_here = dist::world_from_env().local_world_size;
+  torch::set_num_threads(options_.num_threads ? static_cast<int>(*options_.num_threads)
+                                              : std::max(1, available_cores() / ranks_here));
   at::globalContext().setDeterministicAlgorithms(options_.deterministic, false);
   should_stop_ = false;
   data.setup();
+  setup_data_parallel(data);
   std::unique_ptr<data::BatchLoader> train;
   if (options_.overfit_batches > 0) train = data.sequential_train_loader();
   if (!train) train = data.train_loader();
   if (!train) throw Error("the DataModule has no train_loader, so there is nothing to fit");
   place(module, device_);
+  if (dist_) {
+    grad_sync_ = std::make_shared<dist::GradientSync>(
+        module, dist_->group, dist::DdpOptions{static_cast<std::size_t>(options_.bucket_cap_mb * 1024 * 1024)});
+    grad_sync_->broadcast_from_rank_zero();
+  }
   if (scaler_) *scaler_ = GradScaler();
   std::unique_ptr<data::BatchLoader> val = data.val_loader();
 
@@ -379,6 +426,7 @@ void Trainer::fit(Module& module, data::DataModule& data) {
   }
   if (!train_logs_.empty()) publish(train_logs_.take_means());
   for (auto& callback : callbacks_) callback->on_fit_end(*this, module);
+  grad_sync_.reset();  // its hooks go with it; the group stays for test()
   module_ = nullptr;
   optimizer_ = nullptr;
 }

@@ -67,8 +67,9 @@ Trainer& Trainer::set_checkpoint_root(std::filesystem::path root) {
 }
 
 bool Trainer::can_checkpoint() const {
+  // Data parallel: every rank holds the same weights; rank zero writes them.
   return module_ && optimizer_ && !checkpoint_root_.empty() && options_.enable_checkpointing &&
-         options_.fast_dev_run == 0;
+         options_.fast_dev_run == 0 && is_global_zero();
 }
 
 void Trainer::add_default_checkpoint_callback() {

@@ -244,7 +244,12 @@ TEST(FashionMnistRegistry, ShippedConfigBindsWithTheRunSeed) {
   register_builtin_datamodules();
   config::Node root = config::Node::map();
   root.set("seed", config::Node::integer(7));
-  root.set("data", config::load_yaml_file(std::string(KILN_SOURCE_DIR) + "/configs/data/fashion_mnist.yaml").root);
+  config::Node data = config::load_yaml_file(std::string(KILN_SOURCE_DIR) + "/configs/data/fashion_mnist.yaml").root;
+  // What `kiln train` does before instantiating (src/cli/dataset_binding.cpp):
+  // the catalog reference becomes the dataset's local root.
+  ASSERT_TRUE(data.erase("dataset"));
+  data.set("root", config::Node::string("/usr/share/datasets/fashion-mnist"));
+  root.set("data", std::move(data));
   std::shared_ptr<DataModule> dm = kiln::instantiate_at<DataModule>(config::resolve(root), {"data"});
   auto* fm = dynamic_cast<FashionMnistDataModule*>(dm.get());
   ASSERT_NE(fm, nullptr);

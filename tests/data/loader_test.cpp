@@ -106,6 +106,32 @@ TEST(TensorBatchLoader, ShuffledEpochIsTheSeededPermutation) {
   EXPECT_EQ(flat, random_permutation(10, epoch_seed(42, 1)));
 }
 
+// Data parallel: replica r of N gets slice r of each global batch of N * B,
+// so the replicas' batch k together are one loader's batch k with batch N * B;
+// an incomplete last global batch is dropped.
+TEST(TensorBatchLoader, ReplicasSplitEachGlobalBatchDisjointly) {
+  TensorBatchLoader whole = make_loader(100, {.batch_size = 12, .shuffle = true, .seed = 5});
+  const auto global = epoch(whole, 2);
+  for (std::size_t replicas : {2u, 3u}) {
+    std::vector<std::vector<std::vector<std::int64_t>>> per_rank;
+    for (std::size_t rank = 0; rank < replicas; ++rank) {
+      TensorBatchLoader part = make_loader(
+          100, {.batch_size = 12 / replicas, .shuffle = true, .seed = 5, .num_replicas = replicas, .rank = rank});
+      EXPECT_EQ(part.size(), 100u / 12u) << "the last, incomplete global batch is dropped";
+      per_rank.push_back(epoch(part, 2));
+    }
+    for (std::size_t k = 0; k < 100 / 12; ++k) {
+      std::vector<std::int64_t> joined;
+      for (const auto& batches : per_rank) {
+        ASSERT_EQ(batches[k].size(), 12u / replicas);
+        joined.insert(joined.end(), batches[k].begin(), batches[k].end());
+      }
+      EXPECT_EQ(joined, global[k]) << replicas << " replicas, batch " << k;
+    }
+  }
+  EXPECT_THROW(make_loader(10, {.batch_size = 2, .num_replicas = 2, .rank = 2}), Error);
+}
+
 TEST(TensorBatchLoader, SameSeedAndEpochGiveTheSameOrderAcrossLoaders) {
   TensorBatchLoaderOptions o{.batch_size = 16, .shuffle = true, .seed = 9};
   TensorBatchLoader a = make_loader(1000, o);

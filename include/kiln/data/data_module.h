@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "kiln/data/batch_loader.h"
+#include "kiln/error.h"
 #include "kiln/registry/kind.h"
 
 namespace kiln::data {
@@ -59,6 +60,18 @@ class DataModule {
   // The files the module reads (path and size), for the run manifest; empty
   // for data made in memory.
   virtual std::vector<DataFile> files() const { return {}; }
+
+  // Data-parallel training (the Trainer's ddp strategy) calls this before
+  // the first loader: train loaders made afterwards give replica `rank` of
+  // `num_replicas` its disjoint slice of every global batch (see
+  // TensorBatchLoaderOptions::num_replicas). Modules that cannot shard keep
+  // the default, which refuses.
+  virtual void set_replica(std::size_t rank, std::size_t num_replicas) {
+    if (num_replicas > 1)
+      throw Error("this DataModule cannot shard its training data across " + std::to_string(num_replicas) +
+                  " data-parallel ranks (it does not implement set_replica)");
+    (void)rank;
+  }
 };
 
 }  // namespace kiln::data

@@ -93,6 +93,10 @@ class FashionMnistDataModule final : public DataModule {
   // The four files with their sizes on disk (stat, no read); throws the same
   // IoError as setup() when any is missing.
   std::vector<DataFile> files() const override;
+  void set_replica(std::size_t rank, std::size_t num_replicas) override {
+    replica_rank_ = rank;
+    num_replicas_ = num_replicas;
+  }
 
   const FashionMnistOptions& options() const { return options_; }
 
@@ -105,6 +109,7 @@ class FashionMnistDataModule final : public DataModule {
   std::unique_ptr<BatchLoader> make_loader(const Split& split, std::int64_t batch_size, bool train, bool shuffle) const;
 
   FashionMnistOptions options_;
+  std::size_t replica_rank_ = 0, num_replicas_ = 1;
   bool ready_ = false;
   Split train_, val_, test_;
 };

@@ -74,6 +74,12 @@ class ShardsDataModule final : public DataModule {
   std::unique_ptr<BatchLoader> sequential_train_loader() override;
   // Every tar and index the module reads.
   std::vector<DataFile> files() const override;
+  // The Trainer's data-parallel world (the same RANK/WORLD_SIZE the
+  // defaults read), so an explicit data.rank cannot disagree with DDP's.
+  void set_replica(std::size_t rank, std::size_t num_replicas) override {
+    rank_ = rank;
+    world_size_ = num_replicas;
+  }
 
   const ShardsOptions& options() const { return options_; }
 

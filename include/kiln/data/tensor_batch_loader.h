@@ -43,6 +43,14 @@ struct TensorBatchLoaderOptions {
   // throws is thrown by next(). It must be a pure function of the batch for
   // the order guarantees above to cover its output.
   std::function<Batch(Batch)> transform;
+  // Data parallel (DistributedSampler's num_replicas and rank): the epoch's
+  // order is cut into global batches of batch_size * num_replicas examples
+  // and this replica gets slice `rank` of each, so the replicas together see
+  // exactly what one loader with the global batch size sees. With more than
+  // one replica an incomplete last global batch is dropped, so every replica
+  // takes the same number of full steps.
+  std::size_t num_replicas = 1;
+  std::size_t rank = 0;
 };
 
 class TensorBatchLoader final : public BatchLoader {

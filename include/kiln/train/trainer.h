@@ -33,6 +33,11 @@
 #include "kiln/train/precision.h"
 #include "kiln/train/trainer_options.h"
 
+namespace kiln::dist {
+struct DistributedContext;
+class GradientSync;
+}  // namespace kiln::dist
+
 namespace kiln {
 
 // Builds the optimizer over the module's parameters (when the Module has no
@@ -98,6 +103,12 @@ class Trainer {
   // Ends fit after the current step (EarlyStopping uses this).
   void request_stop() { should_stop_ = true; }
   bool stop_requested() const { return should_stop_; }
+  // Data-parallel training (strategy ddp under a launcher, docs/distributed.md):
+  // this process's rank and the number of ranks; 0 and 1 otherwise. Only
+  // global rank zero logs and writes checkpoints (Lightning's is_global_zero).
+  int global_rank() const;
+  int world_size() const;
+  bool is_global_zero() const { return global_rank() == 0; }
   // Training batches per epoch (after limit_train_batches), and optimizer steps per epoch.
   std::int64_t batches_per_epoch() const { return batches_per_epoch_; }
   std::int64_t steps_per_epoch() const { return steps_per_epoch_; }
@@ -161,7 +172,15 @@ class Trainer {
   // Restores everything save_checkpoint wrote; returns the batch to start the epoch at.
   std::int64_t resume_from(const std::filesystem::path& where, Module& module, torch::optim::Optimizer& opt);
 
+  // Joins the process group and shards `data` when the environment holds a
+  // world of more than one rank; before the loaders are made.
+  void setup_data_parallel(data::DataModule& data);
+  // The mean over ranks of each value (every rank logs the same keys).
+  Metrics average_over_ranks(const Metrics& metrics) const;
+
   TrainerOptions options_;
+  std::shared_ptr<dist::DistributedContext> dist_;  // data parallel only
+  std::shared_ptr<dist::GradientSync> grad_sync_;
   train::Precision precision_ = train::Precision::k32;
   torch::Device device_{torch::kCPU};
   std::unique_ptr<GradScaler> scaler_;  // precision 16-mixed only

@@ -34,6 +34,11 @@ struct TrainerOptions {
   std::string accelerator = "cpu";  // "cpu" | "cuda" | "auto"
   std::int64_t devices = 1;
   std::optional<std::int64_t> num_threads;  // intra-op threads; null: the cores available to the process
+  // "auto": DDP when the launcher started more than one rank (WORLD_SIZE > 1),
+  // else one process; "ddp": the same, named. See docs/distributed.md.
+  std::string strategy = "auto";
+  double bucket_cap_mb = 25;           // DDP gradient bucket size (PyTorch's default)
+  double process_group_timeout = 300;  // seconds a rank waits for the others (rendezvous, collectives)
   // Write checkpoints (where the job gives a directory); without a
   // ModelCheckpoint callback, fit adds ModelCheckpoint(save_last=true).
   bool enable_checkpointing = true;
@@ -74,6 +79,13 @@ inline config::Schema<TrainerOptions> trainer_options_schema() {
   s.field("accelerator", &T::accelerator).doc("device kind").choices({"cpu", "cuda", "auto"});
   s.field("devices", &T::devices).doc("processes (one per device) to train with").min(1);
   s.field("num_threads", &T::num_threads).doc("intra-op threads (null: the cores available to the process)").min(1);
+  s.field("strategy", &T::strategy)
+      .doc("auto: DDP when launched with WORLD_SIZE > 1 (kiln launch, torchrun, SLURM); ddp: the same")
+      .choices({"auto", "ddp"});
+  s.field("bucket_cap_mb", &T::bucket_cap_mb).doc("DDP: gradient bucket size in MB").min(0.0);
+  s.field("process_group_timeout", &T::process_group_timeout)
+      .doc("DDP: seconds a rank waits for the others before failing")
+      .min(0.0);
   s.field("enable_checkpointing", &T::enable_checkpointing)
       .doc("write checkpoints to <run>/checkpoints (callbacks.model_checkpoint decides when)");
   s.field("resume", &T::resume).doc("continue from 'last' (this run's latest checkpoint) or a checkpoint/run path");
