@@ -98,22 +98,6 @@ struct FileCloser {
 };
 using File = std::unique_ptr<std::FILE, FileCloser>;
 
-// A port nothing listens on now (the kernel's pick for port 0).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw IoError(std::string("kiln launch: cannot find a free port: ") + std::strerror(errno));
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // KEY=VALUE entries: the launcher's environment with `overrides` replacing
 // or adding their keys.
 std::vector<std::string> worker_environment(const std::vector<std::pair<std::string, std::string>>& overrides) {
@@ -397,6 +381,21 @@ std::vector<File> open_logs(const LaunchOptions& options) {
 
 }  // namespace
 
+int free_loopback_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw IoError(std::string("kiln launch: cannot find a free port: ") + std::strerror(errno));
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
 void validate(const LaunchOptions& options) {
   auto fail = [](const std::string& what) { throw UsageError("kiln launch: " + what); };
   if (options.nproc_per_node < 1)
@@ -417,7 +416,7 @@ void validate(const LaunchOptions& options) {
 
 int launch(const LaunchOptions& options) {
   validate(options);
-  const int port = options.master_port == 0 ? free_port() : options.master_port;
+  const int port = options.master_port == 0 ? free_loopback_port() : options.master_port;
   const std::string run_id = launch_run_id();
   std::vector<File> logs = open_logs(options);
   SignalForwarding signals;

@@ -5,10 +5,7 @@
 // each other (the all-reduce gives every rank the same bytes).
 #include "kiln/dist/ddp.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "kiln/dist/launcher.h"
 #include "kiln/dist/process_group.h"
 #include "kiln/error.h"
 #include "support/temp_dir.h"
@@ -30,18 +28,6 @@ namespace fs = std::filesystem;
 constexpr int kSteps = 25;
 constexpr int kPerRankBatch = 8;
 constexpr int kIn = 12, kHidden = 32, kOut = 5;
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 torch::nn::Sequential make_model(std::uint64_t seed) {
   torch::manual_seed(seed);
@@ -116,7 +102,7 @@ torch::Tensor train_alone(int world_size) {
 // Forks world_size ranks (before this process has used torch's threads) and
 // returns their exit codes.
 std::vector<int> run_ranks(int world_size, int micro, std::size_t bucket_bytes, const fs::path& out) {
-  const int port = free_port();
+  const int port = free_loopback_port();
   std::vector<pid_t> pids;
   for (int rank = 0; rank < world_size; ++rank) {
     pid_t pid = ::fork();
@@ -191,7 +177,7 @@ TEST(Ddp, AMissingRankIsATimeoutNamingIt) {
   World world;
   world.world_size = 2;
   world.local_world_size = 2;
-  world.master_port = free_port();
+  world.master_port = free_loopback_port();
   auto start = std::chrono::steady_clock::now();
   try {
     init_process_group(world, {std::chrono::milliseconds(1500)});

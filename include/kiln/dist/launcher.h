@@ -30,6 +30,10 @@ struct LaunchOptions {
   std::vector<std::string> command;
 };
 
+// A loopback port nothing listens on now (the kernel's pick for port 0):
+// what --master-port 0 uses. Throws kiln::IoError.
+int free_loopback_port();
+
 // Checks `options` (counts >= 1, node_rank < nnodes, a port, a command);
 // throws kiln::UsageError naming the flag.
 void validate(const LaunchOptions& options);
