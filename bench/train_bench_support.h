@@ -3,7 +3,8 @@
 //
 // Both benches build model, optimizer, data and trainer options from the
 // shipped configs/train.yaml (with overrides), the way `kiln train` does, so
-// they follow the job's defaults when those change.
+// they follow the job's defaults when those change; that includes binding
+// `data.dataset` to its verified local copy.
 #pragma once
 
 #include <sys/resource.h>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "bench_stats.h"
+#include "dataset_binding.h"
 #include "kiln/config/compose.h"
 #include "kiln/config/override.h"
 #include "kiln/config/resolve.h"
@@ -26,12 +28,14 @@
 
 namespace kiln::bench {
 
-// configs/train.yaml of this source tree, composed with `overrides` and resolved.
+// configs/train.yaml of this source tree, composed with `overrides`,
+// resolved, and with its catalog dataset made local as `kiln train` does.
 inline config::Node job_config(const std::vector<std::string>& overrides) {
   config::SearchPath search_path;
   search_path.add(config::directory_root(std::string(KILN_SOURCE_DIR) + "/configs"));
   config::Composer composer(search_path);
-  return config::resolve(composer.compose("train", config::parse_overrides(overrides)).config);
+  config::Node resolved = config::resolve(composer.compose("train", config::parse_overrides(overrides)).config);
+  return cli::bind_dataset(resolved).runnable;
 }
 
 struct ChildResult {
