@@ -49,6 +49,7 @@ World torchrun_style(const EnvLookup& env) {
   world.master_addr = env("MASTER_ADDR").value_or("127.0.0.1");
   world.master_port = integer_var(env, "MASTER_PORT", 1, 65535).value_or(29500);
   world.restart_count = integer_var(env, "TORCHELASTIC_RESTART_COUNT", 0).value_or(0);
+  world.use_agent_store = env("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
   return world;
 }
 

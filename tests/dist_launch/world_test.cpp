@@ -59,6 +59,15 @@ TEST(World, ReadsTorchrunsVariables) {
   EXPECT_EQ(w.restart_count, 2);
   EXPECT_TRUE(w.distributed());
   EXPECT_FALSE(w.is_rank_zero());
+  EXPECT_FALSE(w.use_agent_store);
+}
+
+// torchrun's static rendezvous serves the store itself; rank 0 must not.
+TEST(World, TorchrunsAgentStoreIsJoinedNotServed) {
+  World w = world_from_env(env_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"}}));
+  EXPECT_TRUE(w.use_agent_store);
+  EXPECT_FALSE(world_from_env(env_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"TORCHELASTIC_USE_AGENT_STORE", "False"}}))
+                   .use_agent_store);
 }
 
 TEST(World, KilnsLauncherSaysItIsKiln) {

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/Store.hpp>
 
+#include "kiln/dist/collective_watch.h"
 #include "kiln/dist/world.h"
 
 namespace kiln::dist {
@@ -21,6 +23,8 @@ struct DistributedContext {
   World world;
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroup> group;
+  // Waits for collectives and names the ranks that did not reach a failed one.
+  std::shared_ptr<CollectiveWatch> watch;
 };
 
 // Joins the job `world` describes (world.distributed() must be true).

@@ -29,6 +29,10 @@ struct World {
   std::string master_addr = "127.0.0.1";  // where rank 0's TCPStore listens
   int master_port = 29500;
   int restart_count = 0;  // how often the launcher restarted the group
+  // torchrun's static rendezvous serves the TCPStore at MASTER_PORT from its
+  // own agent (TORCHELASTIC_USE_AGENT_STORE=True): then every rank, rank 0
+  // too, joins that store as a client instead of rank 0 serving one.
+  bool use_agent_store = false;
 
   bool distributed() const { return world_size > 1; }
   bool is_rank_zero() const { return rank == 0; }

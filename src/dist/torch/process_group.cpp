@@ -1,5 +1,6 @@
 #include "kiln/dist/process_group.h"
 
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -44,15 +45,19 @@ DistributedContext init_process_group(const World& world, const ProcessGroupOpti
   const std::string where = "[rank " + std::to_string(world.rank) + "] ";
   if (!world.distributed())
     throw Error(where + "init_process_group needs a world of more than one rank (WORLD_SIZE is 1)");
-  DistributedContext context{world, {}, {}};
+  DistributedContext context{world, {}, {}, {}};
   try {
     c10d::TCPStoreOptions store_options;
     store_options.port = static_cast<std::uint16_t>(world.master_port);
-    store_options.isServer = world.rank == 0;
+    store_options.isServer = world.rank == 0 && !world.use_agent_store;
     store_options.numWorkers = world.world_size;
     store_options.waitWorkers = false;
     store_options.timeout = options.timeout;
-    context.store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, store_options);
+    // torchrun's agent store outlives a restarted group: each attempt keeps
+    // its keys (arrivals, Gloo's addresses) apart from the ones before.
+    context.store =
+        c10::make_intrusive<c10d::PrefixStore>("kiln/attempt" + std::to_string(world.restart_count),
+                                               c10::make_intrusive<c10d::TCPStore>(world.master_addr, store_options));
     wait_for_every_rank(*context.store, world, options.timeout);
 
     auto gloo = c10d::ProcessGroupGloo::Options::create();
@@ -61,6 +66,7 @@ DistributedContext init_process_group(const World& world, const ProcessGroupOpti
     // name resolves to; on one machine that is loopback.
     gloo->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     context.group = c10::make_intrusive<c10d::ProcessGroupGloo>(context.store, world.rank, world.world_size, gloo);
+    context.watch = std::make_shared<CollectiveWatch>(context.store, world.rank, world.world_size, options.timeout);
   } catch (const Error&) {
     throw;
   } catch (const c10::Error& e) {
