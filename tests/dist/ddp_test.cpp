@@ -6,18 +6,19 @@
 #include "kiln/dist/ddp.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "forked_ranks.h"
 #include "kiln/dist/launcher.h"
 #include "kiln/dist/process_group.h"
 #include "kiln/error.h"
+#include "support/shell.h"
 #include "support/temp_dir.h"
 
 namespace kiln::dist {
@@ -25,40 +26,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using test_support::flat_parameters;
+using test_support::make_model;
+
 constexpr int kSteps = 25;
 constexpr int kPerRankBatch = 8;
-constexpr int kIn = 12, kHidden = 32, kOut = 5;
-
-torch::nn::Sequential make_model(std::uint64_t seed) {
-  torch::manual_seed(seed);
-  return torch::nn::Sequential(torch::nn::Linear(kIn, kHidden), torch::nn::Tanh(), torch::nn::Linear(kHidden, kHidden),
-                               torch::nn::Tanh(), torch::nn::Linear(kHidden, kOut));
-}
 
 // The data of every step's global batch, the same in every process.
 std::pair<torch::Tensor, torch::Tensor> global_data(int world_size) {
-  torch::manual_seed(7);
-  const std::int64_t rows = static_cast<std::int64_t>(kSteps) * world_size * kPerRankBatch;
-  return {torch::randn({rows, kIn}), torch::randn({rows, kOut})};
-}
-
-torch::Tensor flat_parameters(torch::nn::Module& model) {
-  std::vector<torch::Tensor> parts;
-  for (const auto& p : model.parameters()) parts.push_back(p.detach().flatten());
-  return torch::cat(parts);
+  return test_support::regression_data(static_cast<std::int64_t>(kSteps) * world_size * kPerRankBatch);
 }
 
 // One rank: rows [step * G + rank * B, +B) of each global batch of G = N * B,
 // in `micro` micro-batches (all but the last under no_sync).
 void train_rank(int rank, int world_size, int port, int micro, std::size_t bucket_bytes, const fs::path& out) {
-  at::set_num_threads(1);
-  World world;
-  world.rank = rank;
-  world.world_size = world_size;
-  world.local_rank = rank;
-  world.local_world_size = world_size;
-  world.master_port = port;
-  DistributedContext context = init_process_group(world, {std::chrono::seconds(60)});
+  DistributedContext context =
+      init_process_group(test_support::loopback_world(rank, world_size, port), {std::chrono::seconds(60)});
   // Each rank initialises differently: the broadcast must make them rank 0's.
   auto model = make_model(1000 + static_cast<std::uint64_t>(rank));
   GradientSync sync(*model, context.group, {bucket_bytes});
@@ -99,33 +82,9 @@ torch::Tensor train_alone(int world_size) {
   return flat_parameters(*model);
 }
 
-// Forks world_size ranks (before this process has used torch's threads) and
-// returns their exit codes.
 std::vector<int> run_ranks(int world_size, int micro, std::size_t bucket_bytes, const fs::path& out) {
-  const int port = free_loopback_port();
-  std::vector<pid_t> pids;
-  for (int rank = 0; rank < world_size; ++rank) {
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      int code = 0;
-      try {
-        train_rank(rank, world_size, port, micro, bucket_bytes, out);
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "rank %d: %s\n", rank, e.what());
-        code = 1;
-      }
-      std::fflush(nullptr);
-      ::_exit(code);
-    }
-    pids.push_back(pid);
-  }
-  std::vector<int> codes;
-  for (pid_t pid : pids) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    codes.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-  }
-  return codes;
+  return test_support::run_forked_ranks(
+      world_size, [&](int rank, int port) { train_rank(rank, world_size, port, micro, bucket_bytes, out); });
 }
 
 void expect_equivalent(int world_size, int micro, std::size_t bucket_bytes) {
@@ -166,8 +125,8 @@ TEST(Ddp, ReducesEachGradientOncePerStep) {
   ASSERT_NE(f, nullptr);
   ASSERT_EQ(std::fscanf(f, "%zu %zu", &buckets, &bytes), 2);
   std::fclose(f);
-  const std::size_t params = (kIn * kHidden + kHidden) + (kHidden * kHidden + kHidden) + (kHidden * kOut + kOut);
-  EXPECT_EQ(bytes, params * sizeof(float));  // Ψ gradients once: DDP's 2Ψ on the wire (ring all-reduce)
+  EXPECT_EQ(bytes, static_cast<std::size_t>(test_support::model_numel()) *
+                       sizeof(float));  // Ψ gradients once: DDP's 2Ψ on the wire (ring all-reduce)
   EXPECT_GT(buckets, 3u);
 }
 
@@ -189,6 +148,46 @@ TEST(Ddp, AMissingRankIsATimeoutNamingIt) {
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_LT(seconds, 10);
+}
+
+// Both ranks join; rank 1 then never reaches the first gradient all-reduce.
+// Rank 0's error must name that collective and rank 1, within the timeout,
+// instead of Gloo's anonymous socket timeout (or a hang).
+TEST(Ddp, AStuckCollectiveNamesItselfAndTheRankThatDidNotReachIt) {
+  testing::TempDir dir;
+  const fs::path message_file = dir.path() / "message";
+  std::vector<int> codes = test_support::run_forked_ranks(2, [&](int rank, int port) {
+    DistributedContext context =
+        init_process_group(test_support::loopback_world(rank, 2, port), {std::chrono::seconds(3)});
+    if (rank == 1) {
+      std::this_thread::sleep_for(std::chrono::seconds(8));
+      return;
+    }
+    auto model = make_model(1);
+    GradientSync sync(*model, context.group, {}, context.watch);
+    torch::mse_loss(model->forward(torch::ones({2, test_support::kIn})), torch::zeros({2, test_support::kOut}))
+        .backward();
+    auto start = std::chrono::steady_clock::now();
+    try {
+      sync.finish_gradient_sync();
+    } catch (const Error& e) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::FILE* f = std::fopen(message_file.c_str(), "w");
+      std::fprintf(f, "%.1f\n%s", seconds, e.what());
+      std::fclose(f);
+    }
+  });
+  ASSERT_EQ(codes, (std::vector<int>{0, 0}));
+  const std::string written = testing::read_file(message_file);
+  ASSERT_FALSE(written.empty()) << "the all-reduce did not fail";
+  const std::string message = written.substr(written.find('\n') + 1);
+  EXPECT_NE(message.find("[rank 0] all-reduce of gradient bucket 0 of 1 (collective #1) failed after"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("rank 1 did not reach it (ranks that did: 0; rank 1: no report"), std::string::npos)
+      << message;
+  // The Gloo timeout (3 s) plus the bounded wait for reports (3 s).
+  EXPECT_LT(std::stod(written), 7.5);
 }
 
 }  // namespace

@@ -1,0 +1,135 @@
+// ZeRO stages 1 and 2 (Rajbhandari et al., "ZeRO: Memory Optimizations
+// Toward Training Trillion Parameter Models", 2020) over c10d.
+//
+// The trainable parameters are moved into one flat buffer of Ψ elements
+// (GradientSync's layout, padded to world * shard elements) and rank r owns
+// the r-th contiguous shard of it. Each step:
+//   1. backward: each gradient bucket is reduced to the ranks whose shard
+//      it covers as soon as it is complete (a reduce-scatter, Ψ on the wire);
+//   2. the rank's optimizer, built over its shard alone, steps the shard in
+//      place in the flat buffer: optimizer state exists for Ψ/N elements;
+//   3. the updated shards are all-gathered into every rank's flat buffer
+//      (Ψ on the wire), so every rank again holds the whole model.
+// Stage 1 keeps every parameter's local gradient until the step (as
+// DeepSpeed's stage 1 keeps full gradients); stage 2 frees each bucket's
+// gradients once they are reduced, so a rank keeps only its gradient shard.
+// Gradient buckets live only while their reduction is in flight.
+// Per rank, in fp32 training with Adam (4 bytes of weights, 4 of gradient
+// and 8 of moments per element), model states take 16Ψ bytes without ZeRO,
+// 8Ψ + 12Ψ/N with stage 1 and 4Ψ + 12Ψ/N with stage 2: the sharded 12 bytes
+// are the reduced gradient and the two moments, where the paper's
+// mixed-precision accounting (2 + 2 + 12: 4 + 12/N and 2 + 14/N) shards an
+// fp32 master copy and the moments.
+//
+// The optimizer math is elementwise (SGD, Adam, AdamW), so a shard steps
+// exactly as its elements would in one process: N ranks with batch B match
+// one process with batch N * B up to the order of the gradient sums.
+//
+// Thread safety: one ZeroOptimizer per process, used from the training thread.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#include <vector>
+
+#include "kiln/dist/ddp.h"
+
+namespace kiln::dist {
+
+struct ZeroOptions {
+  int stage = 1;                             // 1 or 2
+  std::size_t bucket_cap_bytes = 25u << 20;  // gradient buckets, as DDP's
+};
+
+// Bytes of model states one rank holds: weights, gradients (defined .grad
+// plus a gradient shard) and optimizer state tensors, each storage counted once.
+struct ModelStateBytes {
+  std::int64_t parameters = 0;
+  std::int64_t gradients = 0;
+  std::int64_t optimizer = 0;
+  std::int64_t total() const { return parameters + gradients + optimizer; }
+};
+
+class ZeroOptimizer {
+ public:
+  using Factory = std::function<std::shared_ptr<torch::optim::Optimizer>(std::vector<torch::Tensor>)>;
+
+  // Moves `module`'s trainable parameters into the flat buffer (they become
+  // views of it: same values, same autograd identity), registers the
+  // gradient hooks and builds `factory`'s optimizer over this rank's shard.
+  // Throws kiln::Error (naming the stage) for a stage other than 1 or 2,
+  // parameters of mixed dtype or device, or a factory whose optimizer does
+  // not take exactly the one shard tensor.
+  // `watch`: as GradientSync's.
+  ZeroOptimizer(torch::nn::Module& module, c10::intrusive_ptr<c10d::ProcessGroup> group, const Factory& factory,
+                ZeroOptions options = {}, std::shared_ptr<CollectiveWatch> watch = nullptr);
+  ZeroOptimizer(const ZeroOptimizer&) = delete;
+  ZeroOptimizer& operator=(const ZeroOptimizer&) = delete;
+
+  // Every rank's parameters and buffers become rank 0's.
+  void broadcast_from_rank_zero() { sync_.broadcast_from_rank_zero(); }
+  // As GradientSync: false on accumulation steps (gradients stay local).
+  void set_sync(bool sync) { sync_.set_sync(sync); }
+  // After the last backward of a step: waits for the reductions and gives
+  // the shard its gradient (the mean over ranks).
+  void finish_gradient_sync();
+  // Clipping over the whole model, computed from the shards (one all-reduce
+  // of a scalar): torch::nn::utils::clip_grad_norm_'s result and effect.
+  double clip_grad_norm_(double max_norm);
+  void clip_grad_value_(double clip_value);
+  // After optimizer().step(): all-gathers the shards into every rank's
+  // parameters and drops the local gradients, ready for the next step.
+  void all_gather_parameters();
+
+  // The optimizer over this rank's shard (its learning rate is the one to
+  // schedule; its state is this rank's part of the sharded checkpoint).
+  torch::optim::Optimizer& optimizer() { return *optimizer_; }
+  const std::shared_ptr<torch::optim::Optimizer>& optimizer_ptr() const { return optimizer_; }
+  int stage() const { return options_.stage; }
+  int rank() const { return rank_; }
+  int world_size() const { return world_; }
+  // Ψ, the shard length, and where this rank's shard starts in the flat space.
+  std::int64_t flat_numel() const { return sync_.flat_numel(); }
+  std::int64_t shard_numel() const { return sync_.shard_numel(); }
+  std::int64_t shard_start() const { return static_cast<std::int64_t>(rank_) * sync_.shard_numel(); }
+  const GradientSync& gradient_sync() const { return sync_; }
+  // --- sharded checkpoints (the Trainer's checkpoint, docs/formats.md) ---
+  // Collective: every rank's optimizer state (LibTorch's archive of its
+  // shard), gathered on rank 0 in rank order; empty on the other ranks.
+  std::vector<std::string> gather_optimizer_states();
+  // Restores this rank's optimizer from the states `shards` of a run of
+  // shards.size() ranks with shards of `shard_numel_then` elements over the
+  // same flat layout. Same world size: this rank's archive as it is. Another
+  // world size: the states are laid end to end and this rank takes its
+  // slice (SGD, Adam and AdamW; others throw kiln::Error saying so).
+  void load_optimizer_states(const std::vector<std::string>& shards, std::int64_t shard_numel_then);
+
+  // Bytes this rank's last all_gather_parameters handed to the collective.
+  std::size_t bytes_gathered() const { return bytes_gathered_; }
+  ModelStateBytes model_state_bytes() const;
+
+ private:
+  torch::nn::Module& module_;
+  c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  ZeroOptions options_;
+  int rank_ = 0;
+  int world_ = 1;
+  std::shared_ptr<CollectiveWatch> watch_;
+  GradientSync sync_;
+  torch::Tensor flat_params_;  // world * shard elements; the parameters are views of it
+  torch::Tensor shard_;        // this rank's part of flat_params_, the optimizer's only parameter
+  Factory factory_;            // builds optimizers of the run's kind (resharding a checkpoint)
+  std::shared_ptr<torch::optim::Optimizer> optimizer_;
+  std::size_t bytes_gathered_ = 0;
+};
+
+// The model-state bytes of a module trained without ZeRO (the baseline of
+// the memory table): its parameters, their .grad and `optimizer`'s state.
+ModelStateBytes model_state_bytes(torch::nn::Module& module, const torch::optim::Optimizer& optimizer);
+
+}  // namespace kiln::dist

@@ -1,0 +1,166 @@
+#include "kiln/dist/zero.h"
+
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "kiln/error.h"
+
+namespace kiln::dist {
+namespace {
+
+ZeroOptions checked(ZeroOptions options) {
+  if (options.stage != 1 && options.stage != 2)
+    throw Error("zero: stage " + std::to_string(options.stage) +
+                " is not built; stages 1 (optimizer state sharded) and 2 (+ gradients) are");
+  return options;
+}
+
+DdpOptions gradient_options(const ZeroOptions& options) {
+  DdpOptions out;
+  out.bucket_cap_bytes = options.bucket_cap_bytes;
+  out.reduce_to_shard_owners = true;
+  out.free_reduced_gradients = options.stage >= 2;
+  return out;
+}
+
+std::int64_t tensor_bytes(const torch::Tensor& t) {
+  return t.defined() ? t.numel() * static_cast<std::int64_t>(t.element_size()) : 0;
+}
+
+// The tensors of LibTorch's elementwise optimizers' state; other optimizers
+// are counted by the size of their serialised state.
+std::int64_t optimizer_state_bytes(const torch::optim::Optimizer& optimizer) {
+  std::int64_t bytes = 0;
+  for (const auto& [key, state] : optimizer.state()) {
+    if (const auto* s = dynamic_cast<const torch::optim::AdamWParamState*>(state.get())) {
+      bytes += tensor_bytes(s->exp_avg()) + tensor_bytes(s->exp_avg_sq()) + tensor_bytes(s->max_exp_avg_sq());
+    } else if (const auto* a = dynamic_cast<const torch::optim::AdamParamState*>(state.get())) {
+      bytes += tensor_bytes(a->exp_avg()) + tensor_bytes(a->exp_avg_sq()) + tensor_bytes(a->max_exp_avg_sq());
+    } else if (const auto* g = dynamic_cast<const torch::optim::SGDParamState*>(state.get())) {
+      bytes += tensor_bytes(g->momentum_buffer());
+    } else {
+      std::ostringstream archive;
+      torch::save(optimizer, archive);
+      return static_cast<std::int64_t>(archive.str().size());
+    }
+  }
+  return bytes;
+}
+
+// Parameter bytes with each storage counted once (ZeRO's parameters are
+// views of one flat buffer).
+std::int64_t parameter_bytes(torch::nn::Module& module) {
+  std::set<const void*> storages;
+  std::int64_t bytes = 0;
+  for (const torch::Tensor& p : module.parameters()) {
+    const void* storage = p.storage().unsafeGetStorageImpl();
+    if (storages.insert(storage).second) bytes += static_cast<std::int64_t>(p.storage().nbytes());
+  }
+  return bytes;
+}
+
+std::int64_t gradient_bytes(torch::nn::Module& module) {
+  std::int64_t bytes = 0;
+  for (const torch::Tensor& p : module.parameters()) bytes += tensor_bytes(p.grad());
+  return bytes;
+}
+
+}  // namespace
+
+ZeroOptimizer::ZeroOptimizer(torch::nn::Module& module, c10::intrusive_ptr<c10d::ProcessGroup> group,
+                             const Factory& factory, ZeroOptions options, std::shared_ptr<CollectiveWatch> watch)
+    : module_(module),
+      group_(group),
+      options_(checked(options)),
+      rank_(group->getRank()),
+      world_(group->getSize()),
+      watch_(watch ? std::move(watch)
+                   : std::make_shared<CollectiveWatch>(c10::intrusive_ptr<c10d::Store>(), rank_, world_,
+                                                       std::chrono::seconds(0))),
+      sync_(module, group, gradient_options(options_), watch_) {
+  torch::NoGradGuard no_grad;
+  const std::vector<torch::Tensor>& params = sync_.parameters();
+  flat_params_ = torch::zeros({world_ * sync_.shard_numel()}, params.front().options().requires_grad(false));
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    torch::Tensor param = params[i];
+    torch::Tensor view = flat_params_.narrow(0, sync_.flat_offset(i), param.numel()).view(param.sizes());
+    view.copy_(param);
+    // The parameter keeps its autograd identity (hooks, grad accumulator)
+    // and now lives in the flat buffer, as DeepSpeed's flat parameters do.
+    param.set_data(view);
+  }
+  // A view of a buffer that needs no grad is a leaf: the optimizer updates
+  // it in place, which updates the parameters it overlaps.
+  shard_ = flat_params_.narrow(0, shard_start(), sync_.shard_numel());
+  shard_.set_requires_grad(true);
+  factory_ = factory;
+  optimizer_ = factory({shard_});
+  std::size_t given = 0;
+  for (const auto& g : optimizer_->param_groups()) given += g.params().size();
+  if (!optimizer_ || given != 1)
+    throw Error(
+        "zero: the optimizer factory must build its optimizer over exactly the tensors it is given (one shard)");
+}
+
+void ZeroOptimizer::finish_gradient_sync() {
+  sync_.finish_gradient_sync();
+  shard_.mutable_grad() = sync_.gradient_shard();
+}
+
+double ZeroOptimizer::clip_grad_norm_(double max_norm) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor& grad = sync_.gradient_shard();
+  std::vector<torch::Tensor> squares{grad.to(torch::kFloat64).pow(2).sum().reshape({1})};
+  watch_->wait(group_->allreduce(squares), "all-reduce of the gradient norm");
+  const double total = std::sqrt(squares.front().item<double>());
+  // torch::nn::utils::clip_grad_norm_'s rule.
+  const double coefficient = max_norm / (total + 1e-6);
+  if (coefficient < 1) sync_.gradient_shard().mul_(coefficient);
+  return total;
+}
+
+void ZeroOptimizer::clip_grad_value_(double clip_value) {
+  torch::NoGradGuard no_grad;
+  sync_.gradient_shard().clamp_(-clip_value, clip_value);
+}
+
+void ZeroOptimizer::all_gather_parameters() {
+  torch::NoGradGuard no_grad;
+  // An all-gather as one broadcast per shard, in place in the flat buffer:
+  // the same bytes on the wire as Gloo's all-gather, without its copies
+  // through a freshly allocated buffer of the whole model (3x faster here).
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  for (int r = 0; r < world_; ++r) {
+    std::vector<torch::Tensor> shard{flat_params_.narrow(0, r * sync_.shard_numel(), sync_.shard_numel())};
+    c10d::BroadcastOptions from;
+    from.rootRank = r;
+    works.push_back(group_->broadcast(shard, from));
+  }
+  for (int r = 0; r < world_; ++r)
+    watch_->wait(works[static_cast<std::size_t>(r)],
+                 "all-gather of the parameter shards (rank " + std::to_string(r) + "'s)");
+  bytes_gathered_ = static_cast<std::size_t>(tensor_bytes(flat_params_));
+  // Stage 1 keeps its gradients allocated (zeroed, as DDP's optimizer does),
+  // stage 2 has freed them during backward.
+  for (const torch::Tensor& p : sync_.parameters())
+    if (p.grad().defined()) p.grad().zero_();
+}
+
+ModelStateBytes ZeroOptimizer::model_state_bytes() const {
+  ModelStateBytes out;
+  out.parameters = parameter_bytes(module_);
+  out.gradients = gradient_bytes(module_) + tensor_bytes(sync_.gradient_shard());
+  out.optimizer = optimizer_state_bytes(*optimizer_);
+  return out;
+}
+
+ModelStateBytes model_state_bytes(torch::nn::Module& module, const torch::optim::Optimizer& optimizer) {
+  ModelStateBytes out;
+  out.parameters = parameter_bytes(module);
+  out.gradients = gradient_bytes(module);
+  out.optimizer = optimizer_state_bytes(optimizer);
+  return out;
+}
+
+}  // namespace kiln::dist

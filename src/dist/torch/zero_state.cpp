@@ -1,0 +1,150 @@
+// ZeroOptimizer's sharded optimizer state: gathered for a checkpoint, and
+// restored on the same or another number of ranks.
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+#include "kiln/dist/zero.h"
+#include "kiln/error.h"
+
+namespace kiln::dist {
+namespace {
+
+// An elementwise optimizer's state over one flat tensor: its per-element
+// tensors by name, and its step count (Adam's bias correction).
+struct FlatState {
+  std::map<std::string, torch::Tensor> tensors;
+  std::int64_t step = 0;
+};
+
+// LibTorch keys optimizer state by the parameter's TensorImpl address.
+std::string state_key(const torch::Tensor& param) {
+  std::ostringstream key;
+  key << param.unsafeGetTensorImpl();
+  return key.str();
+}
+
+[[noreturn]] void cannot_reshard() {
+  throw Error(
+      "zero: this checkpoint was written by another number of ranks, and only SGD, Adam and AdamW state can be "
+      "resharded; resume it with the rank count that wrote it");
+}
+
+FlatState read_state(torch::optim::Optimizer& optimizer, const torch::Tensor& param) {
+  FlatState out;
+  auto it = optimizer.state().find(state_key(param));
+  if (it == optimizer.state().end()) return out;  // never stepped
+  auto* state = it->second.get();
+  auto put = [&](const char* name, const torch::Tensor& t) {
+    if (t.defined()) out.tensors[name] = t;
+  };
+  if (auto* w = dynamic_cast<torch::optim::AdamWParamState*>(state)) {
+    put("exp_avg", w->exp_avg());
+    put("exp_avg_sq", w->exp_avg_sq());
+    put("max_exp_avg_sq", w->max_exp_avg_sq());
+    out.step = w->step();
+  } else if (auto* a = dynamic_cast<torch::optim::AdamParamState*>(state)) {
+    put("exp_avg", a->exp_avg());
+    put("exp_avg_sq", a->exp_avg_sq());
+    put("max_exp_avg_sq", a->max_exp_avg_sq());
+    out.step = a->step();
+  } else if (auto* g = dynamic_cast<torch::optim::SGDParamState*>(state)) {
+    put("momentum_buffer", g->momentum_buffer());
+  } else {
+    cannot_reshard();
+  }
+  return out;
+}
+
+void write_state(torch::optim::Optimizer& optimizer, const torch::Tensor& param, FlatState state) {
+  if (state.tensors.empty()) return;
+  auto take = [&](const char* name) {
+    auto it = state.tensors.find(name);
+    return it == state.tensors.end() ? torch::Tensor() : it->second;
+  };
+  std::unique_ptr<torch::optim::OptimizerParamState> out;
+  if (dynamic_cast<torch::optim::AdamW*>(&optimizer)) {
+    auto s = std::make_unique<torch::optim::AdamWParamState>();
+    s->step(state.step).exp_avg(take("exp_avg")).exp_avg_sq(take("exp_avg_sq")).max_exp_avg_sq(take("max_exp_avg_sq"));
+    out = std::move(s);
+  } else if (dynamic_cast<torch::optim::Adam*>(&optimizer)) {
+    auto s = std::make_unique<torch::optim::AdamParamState>();
+    s->step(state.step).exp_avg(take("exp_avg")).exp_avg_sq(take("exp_avg_sq")).max_exp_avg_sq(take("max_exp_avg_sq"));
+    out = std::move(s);
+  } else if (dynamic_cast<torch::optim::SGD*>(&optimizer)) {
+    auto s = std::make_unique<torch::optim::SGDParamState>();
+    s->momentum_buffer(take("momentum_buffer"));
+    out = std::move(s);
+  } else {
+    cannot_reshard();
+  }
+  optimizer.state()[state_key(param)] = std::move(out);
+}
+
+}  // namespace
+
+std::vector<std::string> ZeroOptimizer::gather_optimizer_states() {
+  std::ostringstream archive;
+  torch::save(*optimizer_, archive);
+  const std::string mine = archive.str();
+  // Lengths first, so every rank pads its bytes to the longest.
+  std::vector<std::vector<torch::Tensor>> lengths(1);
+  for (int r = 0; r < world_; ++r) lengths[0].push_back(torch::zeros({1}, torch::kInt64));
+  std::vector<torch::Tensor> my_length{torch::full({1}, static_cast<std::int64_t>(mine.size()), torch::kInt64)};
+  watch_->wait(group_->allgather(lengths, my_length), "all-gather of the optimizer states' lengths");
+  std::int64_t longest = 0;
+  for (const auto& l : lengths[0]) longest = std::max(longest, l.item<std::int64_t>());
+  torch::Tensor padded = torch::zeros({longest}, torch::kUInt8);
+  std::copy(mine.begin(), mine.end(), padded.data_ptr<std::uint8_t>());
+  std::vector<std::vector<torch::Tensor>> gathered(rank_ == 0 ? 1 : 0);
+  if (rank_ == 0)
+    for (int r = 0; r < world_; ++r) gathered[0].push_back(torch::zeros({longest}, torch::kUInt8));
+  std::vector<torch::Tensor> input{padded};
+  c10d::GatherOptions options;
+  options.rootRank = 0;
+  watch_->wait(group_->gather(gathered, input, options), "gather of the optimizer shards for a checkpoint");
+  std::vector<std::string> out;
+  if (rank_ != 0) return out;
+  for (int r = 0; r < world_; ++r) {
+    const auto* bytes = gathered[0][static_cast<std::size_t>(r)].data_ptr<std::uint8_t>();
+    out.emplace_back(reinterpret_cast<const char*>(bytes),
+                     static_cast<std::size_t>(lengths[0][static_cast<std::size_t>(r)].item<std::int64_t>()));
+  }
+  return out;
+}
+
+void ZeroOptimizer::load_optimizer_states(const std::vector<std::string>& shards, std::int64_t shard_numel_then) {
+  if (static_cast<int>(shards.size()) == world_ && shard_numel_then == shard_numel()) {
+    std::istringstream archive(shards[static_cast<std::size_t>(rank_)]);
+    torch::load(*optimizer_, archive);
+    return;
+  }
+  // Each old shard's archive loads into an optimizer of the run's kind over
+  // a tensor of the old shard's length; their states, end to end, are the
+  // state of the whole flat space, of which this rank takes its slice.
+  std::map<std::string, std::vector<torch::Tensor>> pieces;
+  std::int64_t step = 0;
+  for (const std::string& bytes : shards) {
+    torch::Tensor stand_in = torch::zeros({shard_numel_then}, shard_.options().requires_grad(true));
+    std::shared_ptr<torch::optim::Optimizer> old = factory_({stand_in});
+    std::istringstream archive(bytes);
+    torch::load(*old, archive);
+    FlatState state = read_state(*old, stand_in);
+    for (auto& [name, tensor] : state.tensors) pieces[name].push_back(tensor.flatten());
+    step = std::max(step, state.step);
+  }
+  FlatState mine;
+  mine.step = step;
+  const std::int64_t end_then = static_cast<std::int64_t>(shards.size()) * shard_numel_then;
+  for (auto& [name, parts] : pieces) {
+    if (parts.size() != shards.size()) cannot_reshard();
+    torch::Tensor whole = torch::cat(parts);
+    torch::Tensor slice = torch::zeros({shard_numel()}, whole.options());
+    const std::int64_t from = shard_start(), to = std::min(shard_start() + shard_numel(), end_then);
+    if (to > from) slice.narrow(0, 0, to - from).copy_(whole.narrow(0, from, to - from));
+    mine.tensors[name] = slice;
+  }
+  write_state(*optimizer_, shard_, std::move(mine));
+}
+
+}  // namespace kiln::dist
