@@ -21,6 +21,7 @@
 #include "kiln/config/schema.h"
 #include "kiln/config/sweep.h"
 #include "kiln/config/yaml.h"
+#include "kiln/dist/launcher.h"
 #include "kiln/dist/world.h"
 #include "kiln/track/env.h"
 #include "kiln/track/run_dir.h"
@@ -63,10 +64,12 @@ struct TrainArgs {
   bool multirun = false;
   bool dry_run = false;
   bool help = false;
+  Args raw;  // as given, for the workers trainer.devices > 1 starts
 };
 
 TrainArgs parse_train_args(const Args& args) {
   TrainArgs out;
+  out.raw = args;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](const std::string& flag) -> std::string {
@@ -265,9 +268,34 @@ JobOutcome train_in(const PreparedJob& job, const TrainArgs& args, const fs::pat
   return outcome;
 }
 
+// trainer.devices (1 when absent or not an integer: the schema has said so).
+std::int64_t devices_of(const config::Node& resolved) {
+  const config::Node* trainer = resolved.find("trainer");
+  const config::Node* devices = trainer && trainer->is_map() ? trainer->find("devices") : nullptr;
+  return devices && devices->kind() == config::Kind::kInt ? devices->as_int() : 1;
+}
+
+// `kiln train trainer.devices=N` outside a launcher: this same command as N
+// workers under `kiln launch` (Lightning starts its processes the same way),
+// which share one run id and so one run directory.
+int launch_devices(std::int64_t devices, const TrainArgs& args) {
+  dist::LaunchOptions launch;
+  launch.nproc_per_node = static_cast<int>(devices);
+  launch.master_port = 0;
+  launch.log_dir.clear();  // each rank's log is in the run directory already (train.rank<R>.log)
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  launch.command = {ec ? std::string("kiln") : self.string(), "train"};
+  launch.command.insert(launch.command.end(), args.raw.begin(), args.raw.end());
+  std::cerr << "kiln: trainer.devices=" << devices << ": starting " << devices << " workers with kiln launch\n";
+  return dist::launch(launch);
+}
+
 // One job: a new run under runs/<experiment>/, or the run it resumes.
 int run_single(config::Composer& composer, const TrainArgs& args, const std::vector<config::Override>& overrides) {
   PreparedJob job = prepare_job(composer, args, overrides);
+  if (std::int64_t devices = devices_of(job.resolved); devices > 1 && !dist::world_from_env().distributed())
+    return launch_devices(devices, args);
   fs::path root = runs_root(job.resolved);
   JobOutcome outcome;
   if (std::optional<fs::path> previous = run_dir_to_resume(job.resolved, root)) {

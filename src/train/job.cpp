@@ -6,6 +6,9 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/version.h>
 
+#include <iostream>
+#include <optional>
+
 #include "kiln/config/error.h"
 #include "kiln/config/yaml.h"
 #include "kiln/data/builtin_datamodules.h"
@@ -15,6 +18,7 @@
 #include "kiln/track/json.h"
 #include "kiln/track/tensorboard.h"
 #include "kiln/train/callbacks.h"
+#include "kiln/train/checkpoint.h"
 #include "kiln/train/classification.h"
 #include "kiln/train/losses.h"
 #include "kiln/train/metrics.h"
@@ -161,6 +165,15 @@ JobResult run_training_job(const config::Node& resolved, const std::filesystem::
   if (options.resume && *options.resume != "last" &&
       std::filesystem::is_directory(std::filesystem::path(*options.resume) / "checkpoints"))
     options.resume = (std::filesystem::path(*options.resume) / "checkpoints").string();
+  // A group that `kiln launch --max-restarts` or torchrun started again after
+  // a failure shares the run id, so the run directory, of the first attempt:
+  // it goes on from that attempt's last checkpoint instead of from scratch.
+  if (const int restart = dist::world_from_env().restart_count; !options.resume && restart > 0) {
+    if (std::optional<std::filesystem::path> last = train::find_checkpoint(run_dir / "checkpoints")) {
+      std::cerr << "kiln: restart " << restart << " of the group: resuming from " << last->string() << "\n";
+      options.resume = "last";
+    }
+  }
   std::unique_ptr<Trainer> trainer_ptr = make_job_trainer(resolved, run_dir, options);
   Trainer& trainer = *trainer_ptr;
   // Not owned: an empty owner with the pointer aliased.

@@ -16,6 +16,7 @@
 #include "kiln/dist/ddp.h"
 #include "kiln/dist/process_group.h"
 #include "kiln/dist/world.h"
+#include "kiln/dist/zero.h"
 #include "kiln/error.h"
 
 namespace kiln {
@@ -69,6 +70,19 @@ void place(torch::nn::Module& module, const torch::Device& device) {
     if (t.device() != device) return module.to(device);
 }
 
+// `kiln train trainer.devices=N` starts N workers itself; a launcher must
+// have started as many on this node as the config asks for.
+void check_devices(std::int64_t devices, const dist::World& world, bool alone_is_fine) {
+  if (devices == 1 || devices == world.local_world_size || (alone_is_fine && !world.distributed())) return;
+  throw option_error("devices",
+                     "the config asks for " + std::to_string(devices) + " devices, but " +
+                         (world.distributed() ? "the launcher started " + std::to_string(world.local_world_size) +
+                                                    " ranks on this node (LOCAL_WORLD_SIZE)"
+                                              : std::string("this process was started alone")) +
+                         "; run `kiln train trainer.devices=N` without a launcher, or match "
+                         "--nproc-per-node");
+}
+
 }  // namespace
 
 void seed_everything(std::uint64_t seed) {
@@ -100,9 +114,8 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
           "use precision=bf16-mixed on CPU, or accelerator=cuda on a machine with a GPU"});
     scaler_ = std::make_unique<GradScaler>();
   }
-  if (options_.devices != 1)
-    throw option_error("devices", "training on " + std::to_string(options_.devices) +
-                                      " devices needs the distributed launcher, which is not in this build yet");
+  // Alone, `kiln train trainer.devices=N` is about to start the N workers.
+  check_devices(options_.devices, dist::world_from_env(), /*alone_is_fine=*/true);
   if (options_.max_time) max_seconds_ = parse_max_time(*options_.max_time);
   if (options_.fast_dev_run > 0) {
     options_.max_epochs = 1;
@@ -184,11 +197,40 @@ void Trainer::setup_data_parallel(data::DataModule& data) {
   grad_sync_.reset();
   dist_.reset();
   const dist::World world = dist::world_from_env();
+  check_devices(options_.devices, world, /*alone_is_fine=*/false);
   if (!world.distributed()) return;
   dist::ProcessGroupOptions options;
   options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options_.process_group_timeout * 1000));
   dist_ = std::make_shared<dist::DistributedContext>(dist::init_process_group(world, options));
   data.set_replica(static_cast<std::size_t>(world.rank), static_cast<std::size_t>(world.world_size));
+}
+
+std::shared_ptr<torch::optim::Optimizer> Trainer::make_optimizer(Module& module) {
+  std::shared_ptr<torch::optim::Optimizer> own = module.configure_optimizers();
+  const bool zero = dist_ && (options_.strategy == "zero1" || options_.strategy == "zero2");
+  const auto bucket_bytes = static_cast<std::size_t>(options_.bucket_cap_mb * 1024 * 1024);
+  if (zero) {
+    if (own)
+      throw option_error("strategy", "'" + options_.strategy +
+                                         "' shards the optimizer it builds from the config, but the Module's "
+                                         "configure_optimizers returned its own; use strategy=ddp for that Module");
+    if (scaler_) throw option_error("strategy", "'" + options_.strategy + "' does not run with precision=16-mixed yet");
+    if (!optimizer_factory_) throw Error("no optimizer: ZeRO needs the optimizer from the config (optimizer:)");
+    dist::ZeroOptions zero_options;
+    zero_options.stage = options_.strategy == "zero1" ? 1 : 2;
+    zero_options.bucket_cap_bytes = bucket_bytes;
+    zero_ = std::make_shared<dist::ZeroOptimizer>(module, dist_->group, optimizer_factory_, zero_options, dist_->watch);
+    zero_->broadcast_from_rank_zero();
+    return zero_->optimizer_ptr();
+  }
+  if (dist_) {
+    grad_sync_ =
+        std::make_shared<dist::GradientSync>(module, dist_->group, dist::DdpOptions{bucket_bytes}, dist_->watch);
+    grad_sync_->broadcast_from_rank_zero();
+  }
+  if (own) return own;
+  if (!optimizer_factory_) throw Error("no optimizer: the Module has no configure_optimizers and none was configured");
+  return optimizer_factory_(module.parameters());
 }
 
 Metrics Trainer::average_over_ranks(const Metrics& metrics) const {
@@ -197,7 +239,7 @@ Metrics Trainer::average_over_ranks(const Metrics& metrics) const {
   for (const auto& [name, value] : metrics) values.push_back(value);
   torch::Tensor packed = torch::tensor(values, torch::kFloat64);
   std::vector<torch::Tensor> tensors{packed};
-  dist_->group->allreduce(tensors)->wait();
+  dist_->watch->wait(dist_->group->allreduce(tensors), "all-reduce of the logged metrics");
   packed.div_(static_cast<double>(dist_->world.world_size));
   Metrics out;
   std::size_t i = 0;
@@ -252,7 +294,14 @@ void Trainer::optimizer_step(Module& module, torch::optim::Optimizer& opt,
                              const std::function<double(std::int64_t, double)>& lr_at,
                              const std::vector<double>& base_lrs) {
   if (scaler_) scaler_->unscale_(opt);  // clip (and step) the true gradients
-  if (options_.gradient_clip_val) {
+  if (options_.gradient_clip_val && zero_) {
+    // The norm is the whole model's, summed over the ranks' shards.
+    if (options_.gradient_clip_algorithm == "norm") {
+      zero_->clip_grad_norm_(*options_.gradient_clip_val);
+    } else {
+      zero_->clip_grad_value_(*options_.gradient_clip_val);
+    }
+  } else if (options_.gradient_clip_val) {
     if (options_.gradient_clip_algorithm == "norm") {
       torch::nn::utils::clip_grad_norm_(module.parameters(), *options_.gradient_clip_val);
     } else {
@@ -265,6 +314,7 @@ void Trainer::optimizer_step(Module& module, torch::optim::Optimizer& opt,
   } else {
     opt.step();
   }
+  if (zero_) zero_->all_gather_parameters();
   opt.zero_grad();
   ++global_step_;
   if (lr_at) {
@@ -316,10 +366,12 @@ void Trainer::train_epoch(Module& module, data::BatchLoader& train, data::BatchL
     bool stepped = (index + 1) % accumulate == 0 || last;
     // Accumulation steps only add up gradients locally (no_sync).
     if (grad_sync_) grad_sync_->set_sync(stepped);
+    if (zero_) zero_->set_sync(stepped);
     loss.backward();
     samples_seen_ += batch->input.size(0) * world_size();
     if (stepped) {
       if (grad_sync_) grad_sync_->finish_gradient_sync();
+      if (zero_) zero_->finish_gradient_sync();
       optimizer_step(module, opt, lr_at, base_lrs);
       if (options_.max_steps >= 0 && global_step_ >= options_.max_steps) should_stop_ = true;
       if (out_of_time()) should_stop_ = true;
@@ -360,20 +412,9 @@ void Trainer::fit(Module& module, data::DataModule& data) {
   if (!train) train = data.train_loader();
   if (!train) throw Error("the DataModule has no train_loader, so there is nothing to fit");
   place(module, device_);
-  if (dist_) {
-    grad_sync_ = std::make_shared<dist::GradientSync>(
-        module, dist_->group, dist::DdpOptions{static_cast<std::size_t>(options_.bucket_cap_mb * 1024 * 1024)});
-    grad_sync_->broadcast_from_rank_zero();
-  }
   if (scaler_) *scaler_ = GradScaler();
   std::unique_ptr<data::BatchLoader> val = data.val_loader();
-
-  std::shared_ptr<torch::optim::Optimizer> opt = module.configure_optimizers();
-  if (!opt) {
-    if (!optimizer_factory_)
-      throw Error("no optimizer: the Module has no configure_optimizers and none was configured");
-    opt = optimizer_factory_(module.parameters());
-  }
+  std::shared_ptr<torch::optim::Optimizer> opt = make_optimizer(module);
   batches_per_epoch_ = train_limit(train->size());
   const std::int64_t per_epoch =
       (batches_per_epoch_ + options_.accumulate_grad_batches - 1) / options_.accumulate_grad_batches;
@@ -427,6 +468,7 @@ void Trainer::fit(Module& module, data::DataModule& data) {
   if (!train_logs_.empty()) publish(train_logs_.take_means());
   for (auto& callback : callbacks_) callback->on_fit_end(*this, module);
   grad_sync_.reset();  // its hooks go with it; the group stays for test()
+  zero_.reset();
   module_ = nullptr;
   optimizer_ = nullptr;
 }

@@ -2,7 +2,9 @@
 // that decides the rest of the run is saved, so a resumed fit is bitwise the
 // fit that was never interrupted (on CPU):
 //   model.safetensors   parameters and buffers, by their module path
-//   optimizer.pt        LibTorch's own archive of the optimizer state
+//   optimizer.pt        LibTorch's own archive of the optimizer state, or under
+//                       ZeRO (sharded): zero.json (stage, ranks, flat layout) and
+//                       optimizer.rank<R>.pt, each rank's archive of its shard
 //   rng.safetensors     every generator's state
 //   state.json          epoch, next batch, global step, samples, callback states,
 //                       and the GradScaler's scale and growth tracker (16-mixed only)
@@ -11,6 +13,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "kiln/dist/zero.h"
 #include "kiln/error.h"
 #include "kiln/track/json.h"
 #include "kiln/train/checkpoint.h"
@@ -68,8 +71,11 @@ Trainer& Trainer::set_checkpoint_root(std::filesystem::path root) {
 
 bool Trainer::can_checkpoint() const {
   // Data parallel: every rank holds the same weights; rank zero writes them.
+  // Under ZeRO every rank takes part (its optimizer shard is gathered), and
+  // every rank's ModelCheckpoint decides alike: the metrics it reads are
+  // averaged over ranks.
   return module_ && optimizer_ && !checkpoint_root_.empty() && options_.enable_checkpointing &&
-         options_.fast_dev_run == 0 && is_global_zero();
+         options_.fast_dev_run == 0 && (is_global_zero() || zero_);
 }
 
 void Trainer::add_default_checkpoint_callback() {
@@ -84,8 +90,9 @@ void Trainer::add_default_checkpoint_callback() {
 
 std::filesystem::path Trainer::save_checkpoint(const std::string& name) {
   if (!can_checkpoint()) return {};
-  std::ostringstream optimizer_bytes;
-  torch::save(*optimizer_, optimizer_bytes);
+  std::vector<std::string> optimizer_shards;
+  if (zero_) optimizer_shards = zero_->gather_optimizer_states();  // collective
+  if (!is_global_zero()) return {};
   track::JsonValue state = track::JsonValue::object();
   state.set("epoch", track::JsonValue::number(resume_epoch_));
   state.set("next_batch", track::JsonValue::number(resume_batch_));
@@ -98,7 +105,20 @@ std::filesystem::path Trainer::save_checkpoint(const std::string& name) {
 
   train::CheckpointWriter writer(checkpoint_root_, global_step_, train::CheckpointOptions{.name = name});
   writer.add_tensors("model", module_tensors(*module_));
-  writer.add_text("optimizer.pt", optimizer_bytes.str());
+  if (zero_) {
+    track::JsonValue layout = track::JsonValue::object();
+    layout.set("stage", track::JsonValue::number(zero_->stage()));
+    layout.set("world_size", track::JsonValue::number(zero_->world_size()));
+    layout.set("flat_numel", track::JsonValue::number(zero_->flat_numel()));
+    layout.set("shard_numel", track::JsonValue::number(zero_->shard_numel()));
+    writer.add_text("zero.json", track::to_json(layout, 2));
+    for (std::size_t r = 0; r < optimizer_shards.size(); ++r)
+      writer.add_text("optimizer.rank" + std::to_string(r) + ".pt", optimizer_shards[r]);
+  } else {
+    std::ostringstream optimizer_bytes;
+    torch::save(*optimizer_, optimizer_bytes);
+    writer.add_text("optimizer.pt", optimizer_bytes.str());
+  }
   writer.add_tensors("rng", train::rng_state_to_tensors(train::capture_rng_state()));
   writer.add_text("state.json", track::to_json(state, 2));
   return writer.commit();
@@ -106,7 +126,7 @@ std::filesystem::path Trainer::save_checkpoint(const std::string& name) {
 
 bool Trainer::remove_checkpoint(const std::string& name) {
   namespace fs = std::filesystem;
-  if (checkpoint_root_.empty() || !train::is_valid_checkpoint_dir_name(name)) return false;
+  if (!is_global_zero() || checkpoint_root_.empty() || !train::is_valid_checkpoint_dir_name(name)) return false;
   const fs::path dir = checkpoint_root_ / name;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return false;
@@ -120,6 +140,34 @@ bool Trainer::remove_checkpoint(const std::string& name) {
   fs::remove_all(doomed, ec);
   if (ec) throw IoError("cannot remove '" + doomed.string() + "': " + ec.message());
   return true;
+}
+
+void Trainer::restore_optimizer(const train::Checkpoint& checkpoint, torch::optim::Optimizer& opt) {
+  const std::string dir = checkpoint.dir().string();
+  if (!checkpoint.has_text("zero.json")) {
+    if (zero_)
+      throw IoError("checkpoint '" + dir +
+                    "' was written without ZeRO (one optimizer.pt), and this run's strategy is " + options_.strategy +
+                    "; resume it with strategy=ddp or on one process");
+    std::istringstream optimizer_bytes(checkpoint.text("optimizer.pt"));
+    torch::load(opt, optimizer_bytes);
+    return;
+  }
+  track::JsonValue layout = track::parse_json(checkpoint.text("zero.json"));
+  const std::int64_t ranks = required_int(layout, "world_size", checkpoint.dir());
+  const std::int64_t flat_numel = required_int(layout, "flat_numel", checkpoint.dir());
+  const std::int64_t shard_numel = required_int(layout, "shard_numel", checkpoint.dir());
+  if (!zero_)
+    throw IoError("checkpoint '" + dir + "' holds ZeRO optimizer shards of " + std::to_string(ranks) +
+                  " ranks, and this run's strategy is " + options_.strategy +
+                  "; resume it with strategy=zero1 or zero2 (on any number of ranks)");
+  if (flat_numel != zero_->flat_numel())
+    throw IoError("checkpoint '" + dir + "': its optimizer shards cover " + std::to_string(flat_numel) +
+                  " parameters, this model has " + std::to_string(zero_->flat_numel()) + " (another model?)");
+  std::vector<std::string> shards;
+  for (std::int64_t r = 0; r < ranks; ++r)
+    shards.push_back(checkpoint.text("optimizer.rank" + std::to_string(r) + ".pt"));
+  zero_->load_optimizer_states(shards, shard_numel);
 }
 
 std::int64_t Trainer::resume_from(const std::filesystem::path& where, Module& module, torch::optim::Optimizer& opt) {
@@ -141,8 +189,7 @@ std::int64_t Trainer::resume_from(const std::filesystem::path& where, Module& mo
     if (saved.size() != current.size())
       throw IoError("checkpoint '" + dir.string() + "' holds tensors this model does not have (another model?)");
   }
-  std::istringstream optimizer_bytes(checkpoint.text("optimizer.pt"));
-  torch::load(opt, optimizer_bytes);
+  restore_optimizer(checkpoint, opt);
   train::restore_rng_state(train::rng_state_from_tensors(checkpoint.tensors("rng"), dir.string() + "/rng.safetensors"));
 
   track::JsonValue state = track::parse_json(checkpoint.text("state.json"));

@@ -1,11 +1,13 @@
 // `kiln train` data parallel through the real binary: two ranks started by
 // `kiln launch` (Gloo on 127.0.0.1) with batch B each end with the weights
-// of one process with batch 2B, and only rank zero writes the run.
+// of one process with batch 2B, under every strategy, and only rank zero
+// writes the run.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
 
+#include "kiln/dist/launcher.h"
 #include "kiln/train/safetensors.h"
 #include "support/shell.h"
 #include "support/temp_dir.h"
@@ -31,22 +33,28 @@ fs::path run_dir_under(const fs::path& root) {
   return found;
 }
 
-train::TensorMap last_weights(const fs::path& run) {
+// The checkpoint directory `last` names.
+fs::path last_checkpoint(const fs::path& run) {
   std::string last = read_file(run / "checkpoints" / "last");
   while (!last.empty() && (last.back() == '\n' || last.back() == ' ')) last.pop_back();
-  return train::load_safetensors(run / "checkpoints" / last / "model.safetensors").tensors;
+  return run / "checkpoints" / last;
 }
 
-TEST(DdpTrain, TwoRanksUnderKilnLaunchMatchOneProcessWithTwiceTheBatch) {
+train::TensorMap last_weights(const fs::path& run) {
+  return train::load_safetensors(last_checkpoint(run) / "model.safetensors").tensors;
+}
+
+void expect_two_ranks_match_one_process(const std::string& strategy) {
   testing::TempDir dir;
   const fs::path single = dir.path() / "single", ddp = dir.path() / "ddp";
   CommandResult alone = testing::run_command(
       kKiln + " train" + kJob + " data.batch_size=64 run.root=" + shell_quote(single.string()), dir.path());
   ASSERT_EQ(alone.exit_code, 0) << alone.err;
-  CommandResult launched = testing::run_command(
-      kKiln + " launch --nproc-per-node 2 --master-port 0 --log-dir " + shell_quote((dir.path() / "logs").string()) +
-          " -- " + kKiln + " train" + kJob + " data.batch_size=32 run.root=" + shell_quote(ddp.string()),
-      dir.path());
+  CommandResult launched = testing::run_command(kKiln + " launch --nproc-per-node 2 --master-port 0 --log-dir " +
+                                                    shell_quote((dir.path() / "logs").string()) + " -- " + kKiln +
+                                                    " train" + kJob + " trainer.strategy=" + strategy +
+                                                    " data.batch_size=32 run.root=" + shell_quote(ddp.string()),
+                                                dir.path());
   ASSERT_EQ(launched.exit_code, 0) << launched.err;
 
   const fs::path run = run_dir_under(ddp);
@@ -57,6 +65,13 @@ TEST(DdpTrain, TwoRanksUnderKilnLaunchMatchOneProcessWithTwiceTheBatch) {
   EXPECT_NE(read_file(run / "train.rank1.log").find("rank 1 of run"), std::string::npos);
   EXPECT_EQ(std::distance(fs::directory_iterator(ddp / "fashion_mnist"), fs::directory_iterator{}), 1);
 
+  // ZeRO: the checkpoint holds each rank's optimizer shard and their layout.
+  const fs::path checkpoint = last_checkpoint(run);
+  const bool zero = strategy.rfind("zero", 0) == 0;
+  EXPECT_EQ(fs::exists(checkpoint / "zero.json"), zero) << strategy;
+  EXPECT_EQ(fs::exists(checkpoint / "optimizer.rank1.pt"), zero) << strategy;
+  EXPECT_EQ(fs::exists(checkpoint / "optimizer.pt"), !zero) << strategy;
+
   train::TensorMap a = last_weights(run_dir_under(single));
   train::TensorMap b = last_weights(run);
   ASSERT_EQ(a.size(), b.size());
@@ -64,10 +79,131 @@ TEST(DdpTrain, TwoRanksUnderKilnLaunchMatchOneProcessWithTwiceTheBatch) {
     ASSERT_TRUE(b.count(name)) << name;
     // AdamW, 12 steps, float32: the gradients' sums differ in order only.
     const double diff = (tensor - b.at(name)).abs().max().item<double>();
-    EXPECT_LT(diff, 1e-5) << name;
+    EXPECT_LT(diff, 1e-5) << name << " under " << strategy;
   }
   // Trained, not a copy of the initial weights.
   EXPECT_NE(read_file(run / "metrics.jsonl").find("\"step\": 12"), std::string::npos);
+}
+
+TEST(DdpTrain, TwoRanksUnderKilnLaunchMatchOneProcessWithTwiceTheBatch) { expect_two_ranks_match_one_process("ddp"); }
+
+TEST(DdpTrain, ZeroStageOneMatchesOneProcess) { expect_two_ranks_match_one_process("zero1"); }
+
+TEST(DdpTrain, ZeroStageTwoMatchesOneProcess) { expect_two_ranks_match_one_process("zero2"); }
+
+}  // namespace
+}  // namespace kiln::dist
+
+namespace kiln::dist {
+namespace {
+
+// `kiln launch --max-restarts 1` over two ranks of a run with the given id;
+// on the first attempt, rank 1 is killed with SIGKILL as soon as the run's
+// first checkpoint exists when `kill_rank_one` is set.
+CommandResult launch_checkpointed_run(const fs::path& dir, const std::string& run_id, bool kill_rank_one) {
+  const fs::path root = dir / run_id;
+  const std::string train = kKiln +
+                            " train model=mlp model.dropout=0 trainer.max_steps=300 trainer.max_epochs=1"
+                            " trainer.num_threads=1 trainer.log_every_n_steps=50 trainer.limit_val_batches=2"
+                            " trainer.limit_test_batches=2 run.record=false data.batch_size=32"
+                            " callbacks.model_checkpoint.every_n_train_steps=20 run.root=" +
+                            shell_quote(root.string());
+  const std::string last = (root / "fashion_mnist" / run_id / "checkpoints" / "last").string();
+  // The watcher kills the worker's own pid: `exec` makes the shell's pid kiln's.
+  const std::string killer =
+      "if [ \"$RANK\" = 1 ] && [ \"$TORCHELASTIC_RESTART_COUNT\" = 0 ]; then "
+      "(while [ ! -e " +
+      shell_quote(last) + " ]; do sleep 0.01; done; kill -9 $$) & fi; ";
+  const std::string worker = (kill_rank_one ? killer : std::string()) + "exec " + train;
+  return testing::run_command("KILN_RUN_ID=" + run_id + " " + kKiln + " launch --nproc-per-node 2 --master-port 0" +
+                                  " --max-restarts 1 --log-dir " + shell_quote((dir / (run_id + "-logs")).string()) +
+                                  " -- sh -c " + shell_quote(worker),
+                              dir);
+}
+
+TEST(DdpTrain, AGroupRestartedAfterAKilledWorkerResumesAndEndsAsIfNeverStopped) {
+  testing::TempDir dir;
+  CommandResult whole = launch_checkpointed_run(dir.path(), "uninterrupted", false);
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  CommandResult killed = launch_checkpointed_run(dir.path(), "killed", true);
+  ASSERT_EQ(killed.exit_code, 0) << killed.err;
+  const std::string said = killed.out + killed.err;
+  EXPECT_NE(said.find("rank 1"), std::string::npos) << said;
+  EXPECT_NE(said.find("killed by signal 9"), std::string::npos) << said;
+  EXPECT_NE(said.find("resuming from"), std::string::npos) << said;
+
+  const fs::path a = dir.path() / "uninterrupted" / "fashion_mnist" / "uninterrupted";
+  const fs::path b = dir.path() / "killed" / "fashion_mnist" / "killed";
+  EXPECT_EQ(last_checkpoint(a).filename(), last_checkpoint(b).filename());
+  train::TensorMap before = last_weights(a), after = last_weights(b);
+  ASSERT_EQ(before.size(), after.size());
+  for (const auto& [name, tensor] : before) {
+    ASSERT_TRUE(after.count(name)) << name;
+    // Resuming is bitwise on CPU, and so is Gloo's sum for the same inputs.
+    EXPECT_TRUE(torch::equal(tensor, after.at(name))) << name;
+  }
+}
+
+}  // namespace
+}  // namespace kiln::dist
+
+namespace kiln::dist {
+namespace {
+
+// The real torchrun of Debian's python3-torch (1.13: underscore flags, and
+// `-r 1 -t 1` under Python 3.11) starting `kiln train` with ZeRO-2: the
+// ranks find each other from torchrun's variables and write one run.
+TEST(DdpTrain, TrainsUnderTheRealTorchrun) {
+  ASSERT_TRUE(fs::exists("/usr/bin/torchrun")) << "torchrun comes with python3-torch: run scripts/install-deps.sh";
+  testing::TempDir dir;
+  const fs::path root = dir.path() / "runs";
+  // Plain torchrun gives the ranks nothing unique to share: KILN_RUN_ID names the run.
+  CommandResult result = testing::run_command(
+      "KILN_RUN_ID=under-torchrun /usr/bin/torchrun --nproc_per_node 2 --master_port " +
+          std::to_string(free_loopback_port()) + " --no_python -r 1 -t 1 " + kKiln + " train" + kJob +
+          " trainer.strategy=zero2 data.batch_size=32 run.root=" + shell_quote(root.string()),
+      dir.path());
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  const fs::path run = root / "fashion_mnist" / "under-torchrun";
+  EXPECT_TRUE(fs::exists(run / "train.rank1.log"));
+  EXPECT_TRUE(fs::exists(last_checkpoint(run) / "zero.json"));
+  EXPECT_NE(read_file(run / "metrics.jsonl").find("\"step\": 12"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kiln::dist
+
+namespace kiln::dist {
+namespace {
+
+// Lightning's `devices=N`: `kiln train` starts its N workers itself.
+TEST(DdpTrain, TrainerDevicesStartsTheWorkersItself) {
+  testing::TempDir dir;
+  const fs::path root = dir.path() / "runs";
+  CommandResult result = testing::run_command(kKiln + " train" + kJob +
+                                                  " trainer.devices=2 trainer.strategy=zero1 data.batch_size=32"
+                                                  " run.root=" +
+                                                  shell_quote(root.string()),
+                                              dir.path());
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_NE(result.err.find("trainer.devices=2: starting 2 workers"), std::string::npos) << result.err;
+  const fs::path run = run_dir_under(root);
+  EXPECT_TRUE(fs::exists(run / "train.rank1.log"));
+  EXPECT_TRUE(fs::exists(last_checkpoint(run) / "optimizer.rank1.pt"));
+}
+
+TEST(DdpTrain, TrainerDevicesMustMatchTheRanksALauncherStarted) {
+  testing::TempDir dir;
+  CommandResult result =
+      testing::run_command(kKiln + " launch --nproc-per-node 2 --master-port 0 -- " + kKiln + " train" + kJob +
+                               " trainer.devices=3 run.root=" + shell_quote((dir.path() / "runs").string()),
+                           dir.path());
+  EXPECT_NE(result.exit_code, 0);
+  const std::string said = result.out + result.err;
+  EXPECT_NE(said.find("trainer.devices"), std::string::npos) << said;
+  EXPECT_NE(said.find("the config asks for 3 devices, but the launcher started 2 ranks on this node"),
+            std::string::npos)
+      << said;
 }
 
 }  // namespace

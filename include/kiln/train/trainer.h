@@ -36,9 +36,13 @@
 namespace kiln::dist {
 struct DistributedContext;
 class GradientSync;
+class ZeroOptimizer;
 }  // namespace kiln::dist
 
 namespace kiln {
+namespace train {
+class Checkpoint;
+}  // namespace train
 
 // Builds the optimizer over the module's parameters (when the Module has no
 // configure_optimizers of its own).
@@ -103,7 +107,8 @@ class Trainer {
   // Ends fit after the current step (EarlyStopping uses this).
   void request_stop() { should_stop_ = true; }
   bool stop_requested() const { return should_stop_; }
-  // Data-parallel training (strategy ddp under a launcher, docs/distributed.md):
+  // Data-parallel training (strategy ddp, zero1 or zero2 under a launcher,
+  // docs/distributed.md):
   // this process's rank and the number of ranks; 0 and 1 otherwise. Only
   // global rank zero logs and writes checkpoints (Lightning's is_global_zero).
   int global_rank() const;
@@ -116,7 +121,8 @@ class Trainer {
   std::int64_t epoch_first_batch() const { return epoch_first_batch_; }
   // The global step this fit started at (> 0 after a resume).
   std::int64_t fit_start_step() const { return fit_start_step_; }
-  // The optimizer of the running fit (nullptr outside fit).
+  // The optimizer of the running fit (nullptr outside fit). Under ZeRO it
+  // is this rank's optimizer over its shard of the parameters.
   torch::optim::Optimizer* optimizer() const { return optimizer_; }
   // The latest training batch's loss, undivided by accumulation, as a
   // tensor; reading its value (.item()) is a host sync, so callbacks read it
@@ -171,16 +177,22 @@ class Trainer {
   void add_default_checkpoint_callback();
   // Restores everything save_checkpoint wrote; returns the batch to start the epoch at.
   std::int64_t resume_from(const std::filesystem::path& where, Module& module, torch::optim::Optimizer& opt);
+  // optimizer.pt, or (ZeRO) this rank's part of the sharded optimizer state.
+  void restore_optimizer(const train::Checkpoint& checkpoint, torch::optim::Optimizer& opt);
 
   // Joins the process group and shards `data` when the environment holds a
   // world of more than one rank; before the loaders are made.
   void setup_data_parallel(data::DataModule& data);
+  // The fit's optimizer: the Module's own, the factory's, or (ZeRO) the
+  // factory's over this rank's shard; DDP's gradient hooks are set up here.
+  std::shared_ptr<torch::optim::Optimizer> make_optimizer(Module& module);
   // The mean over ranks of each value (every rank logs the same keys).
   Metrics average_over_ranks(const Metrics& metrics) const;
 
   TrainerOptions options_;
   std::shared_ptr<dist::DistributedContext> dist_;  // data parallel only
-  std::shared_ptr<dist::GradientSync> grad_sync_;
+  std::shared_ptr<dist::GradientSync> grad_sync_;   // strategy ddp
+  std::shared_ptr<dist::ZeroOptimizer> zero_;       // strategies zero1, zero2
   train::Precision precision_ = train::Precision::k32;
   torch::Device device_{torch::kCPU};
   std::unique_ptr<GradScaler> scaler_;  // precision 16-mixed only

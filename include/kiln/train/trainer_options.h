@@ -35,7 +35,8 @@ struct TrainerOptions {
   std::int64_t devices = 1;
   std::optional<std::int64_t> num_threads;  // intra-op threads; null: the cores available to the process
   // "auto": DDP when the launcher started more than one rank (WORLD_SIZE > 1),
-  // else one process; "ddp": the same, named. See docs/distributed.md.
+  // else one process; "ddp": the same, named; "zero1" / "zero2": ZeRO stage 1
+  // (optimizer state sharded) / 2 (+ gradients). See docs/distributed.md.
   std::string strategy = "auto";
   double bucket_cap_mb = 25;           // DDP gradient bucket size (PyTorch's default)
   double process_group_timeout = 300;  // seconds a rank waits for the others (rendezvous, collectives)
@@ -80,9 +81,11 @@ inline config::Schema<TrainerOptions> trainer_options_schema() {
   s.field("devices", &T::devices).doc("processes (one per device) to train with").min(1);
   s.field("num_threads", &T::num_threads).doc("intra-op threads (null: the cores available to the process)").min(1);
   s.field("strategy", &T::strategy)
-      .doc("auto: DDP when launched with WORLD_SIZE > 1 (kiln launch, torchrun, SLURM); ddp: the same")
-      .choices({"auto", "ddp"});
-  s.field("bucket_cap_mb", &T::bucket_cap_mb).doc("DDP: gradient bucket size in MB").min(0.0);
+      .doc(
+          "auto/ddp: DDP when launched with WORLD_SIZE > 1 (kiln launch, torchrun, SLURM); zero1: + optimizer "
+          "state sharded; zero2: + gradients sharded")
+      .choices({"auto", "ddp", "zero1", "zero2"});
+  s.field("bucket_cap_mb", &T::bucket_cap_mb).doc("DDP/ZeRO: gradient bucket size in MB").min(0.0);
   s.field("process_group_timeout", &T::process_group_timeout)
       .doc("DDP: seconds a rank waits for the others before failing")
       .min(0.0);
