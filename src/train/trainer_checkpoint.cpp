@@ -31,6 +31,22 @@ train::TensorMap module_tensors(Module& module) {
   return tensors;
 }
 
+// Where each trainable parameter lies in ZeRO's flat space, by module path,
+// so the shards can be read without kiln (docs/formats.md).
+track::JsonValue zero_parameter_layout(Module& module, const dist::ZeroOptimizer& zero) {
+  track::JsonValue out = track::JsonValue::array();
+  std::size_t index = 0;  // GradientSync::parameters() are the trainable ones, in module order
+  for (const auto& item : module.named_parameters()) {
+    if (!item.value().requires_grad()) continue;
+    track::JsonValue entry = track::JsonValue::object();
+    entry.set("name", track::JsonValue::string(item.key()));
+    entry.set("offset", track::JsonValue::number(zero.gradient_sync().flat_offset(index++)));
+    entry.set("numel", track::JsonValue::number(item.value().numel()));
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 std::int64_t required_int(const track::JsonValue& state, const char* key, const std::filesystem::path& dir) {
   const track::JsonValue* value = state.find(key);
   if (!value || !value->as_int64())
@@ -111,6 +127,7 @@ std::filesystem::path Trainer::save_checkpoint(const std::string& name) {
     layout.set("world_size", track::JsonValue::number(zero_->world_size()));
     layout.set("flat_numel", track::JsonValue::number(zero_->flat_numel()));
     layout.set("shard_numel", track::JsonValue::number(zero_->shard_numel()));
+    layout.set("parameters", zero_parameter_layout(*module_, *zero_));
     writer.add_text("zero.json", track::to_json(layout, 2));
     for (std::size_t r = 0; r < optimizer_shards.size(); ++r)
       writer.add_text("optimizer.rank" + std::to_string(r) + ".pt", optimizer_shards[r]);

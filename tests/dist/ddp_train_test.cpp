@@ -71,6 +71,13 @@ void expect_two_ranks_match_one_process(const std::string& strategy) {
   EXPECT_EQ(fs::exists(checkpoint / "zero.json"), zero) << strategy;
   EXPECT_EQ(fs::exists(checkpoint / "optimizer.rank1.pt"), zero) << strategy;
   EXPECT_EQ(fs::exists(checkpoint / "optimizer.pt"), !zero) << strategy;
+  if (zero) {
+    // The flat layout names every trainable parameter: the MLP's first
+    // layer's weight comes last (the buckets' reverse order).
+    const std::string layout = read_file(checkpoint / "zero.json");
+    EXPECT_NE(layout.find("\"world_size\": 2"), std::string::npos) << layout;
+    EXPECT_NE(layout.find("\"name\": \"network.layers.0.weight\""), std::string::npos) << layout;
+  }
 
   train::TensorMap a = last_weights(run_dir_under(single));
   train::TensorMap b = last_weights(run);
