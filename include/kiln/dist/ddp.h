@@ -64,6 +64,8 @@ class GradientSync {
   void finish_gradient_sync();
 
   std::size_t bucket_count() const;
+  // What this sync waits for collectives through (the one given, or its own).
+  const std::shared_ptr<CollectiveWatch>& watch() const { return watch_; }
   // Bytes the bucket buffers hold now.
   std::int64_t bucket_buffer_bytes() const;
   // Bytes handed to collectives by the last finish_gradient_sync (the

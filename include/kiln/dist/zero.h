@@ -119,8 +119,7 @@ class ZeroOptimizer {
   ZeroOptions options_;
   int rank_ = 0;
   int world_ = 1;
-  std::shared_ptr<CollectiveWatch> watch_;
-  GradientSync sync_;
+  GradientSync sync_;          // also this optimizer's CollectiveWatch
   torch::Tensor flat_params_;  // world * shard elements; the parameters are views of it
   torch::Tensor shard_;        // this rank's part of flat_params_, the optimizer's only parameter
   Factory factory_;            // builds optimizers of the run's kind (resharding a checkpoint)

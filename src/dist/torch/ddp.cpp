@@ -197,7 +197,6 @@ void GradientSync::harvest(Bucket& bucket) {
   for (std::size_t w = 0; w < bucket.works.size(); ++w) watch_->wait(bucket.works[w], describe(bucket));
   bucket.works.clear();
   bucket.harvested = true;
-  bytes_reduced_ += static_cast<std::size_t>(bucket.numel) * bucket.flat.element_size();
   const double world = static_cast<double>(group_->getSize());
   if (options_.reduce_to_shard_owners) {
     const int rank = group_->getRank();
@@ -246,11 +245,8 @@ void GradientSync::finish_gradient_sync() {
   }
   bytes_reduced_ = 0;
   for (auto& bucket : buckets_) {
-    if (!bucket->harvested) {
-      harvest(*bucket);
-    } else {
-      bytes_reduced_ += static_cast<std::size_t>(bucket->numel) * params_.front().element_size();
-    }
+    if (!bucket->harvested) harvest(*bucket);
+    bytes_reduced_ += static_cast<std::size_t>(bucket->numel) * params_.front().element_size();
     if (options_.free_reduced_gradients) free_gradients(*bucket, params_.size());
     std::fill(bucket->ready.begin(), bucket->ready.end(), false);
     bucket->pending = bucket->params.size();

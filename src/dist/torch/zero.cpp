@@ -1,9 +1,11 @@
 #include "kiln/dist/zero.h"
 
 #include <cmath>
+#include <optional>
 #include <set>
 #include <sstream>
 
+#include "elementwise_state.h"
 #include "kiln/error.h"
 
 namespace kiln::dist {
@@ -32,18 +34,14 @@ std::int64_t tensor_bytes(const torch::Tensor& t) {
 // are counted by the size of their serialised state.
 std::int64_t optimizer_state_bytes(const torch::optim::Optimizer& optimizer) {
   std::int64_t bytes = 0;
-  for (const auto& [key, state] : optimizer.state()) {
-    if (const auto* s = dynamic_cast<const torch::optim::AdamWParamState*>(state.get())) {
-      bytes += tensor_bytes(s->exp_avg()) + tensor_bytes(s->exp_avg_sq()) + tensor_bytes(s->max_exp_avg_sq());
-    } else if (const auto* a = dynamic_cast<const torch::optim::AdamParamState*>(state.get())) {
-      bytes += tensor_bytes(a->exp_avg()) + tensor_bytes(a->exp_avg_sq()) + tensor_bytes(a->max_exp_avg_sq());
-    } else if (const auto* g = dynamic_cast<const torch::optim::SGDParamState*>(state.get())) {
-      bytes += tensor_bytes(g->momentum_buffer());
-    } else {
+  for (const auto& [key, param_state] : optimizer.state()) {
+    std::optional<ElementwiseState> state = elementwise_state(*param_state);
+    if (!state) {
       std::ostringstream archive;
       torch::save(optimizer, archive);
       return static_cast<std::int64_t>(archive.str().size());
     }
+    for (const auto& [name, tensor] : state->tensors) bytes += tensor_bytes(tensor);
   }
   return bytes;
 }
@@ -75,10 +73,7 @@ ZeroOptimizer::ZeroOptimizer(torch::nn::Module& module, c10::intrusive_ptr<c10d:
       options_(checked(options)),
       rank_(group->getRank()),
       world_(group->getSize()),
-      watch_(watch ? std::move(watch)
-                   : std::make_shared<CollectiveWatch>(c10::intrusive_ptr<c10d::Store>(), rank_, world_,
-                                                       std::chrono::seconds(0))),
-      sync_(module, group, gradient_options(options_), watch_) {
+      sync_(module, group, gradient_options(options_), std::move(watch)) {
   torch::NoGradGuard no_grad;
   const std::vector<torch::Tensor>& params = sync_.parameters();
   flat_params_ = torch::zeros({world_ * sync_.shard_numel()}, params.front().options().requires_grad(false));
@@ -97,8 +92,9 @@ ZeroOptimizer::ZeroOptimizer(torch::nn::Module& module, c10::intrusive_ptr<c10d:
   factory_ = factory;
   optimizer_ = factory({shard_});
   std::size_t given = 0;
-  for (const auto& g : optimizer_->param_groups()) given += g.params().size();
-  if (!optimizer_ || given != 1)
+  if (optimizer_)
+    for (const auto& g : optimizer_->param_groups()) given += g.params().size();
+  if (given != 1)
     throw Error(
         "zero: the optimizer factory must build its optimizer over exactly the tensors it is given (one shard)");
 }
@@ -112,7 +108,7 @@ double ZeroOptimizer::clip_grad_norm_(double max_norm) {
   torch::NoGradGuard no_grad;
   const torch::Tensor& grad = sync_.gradient_shard();
   std::vector<torch::Tensor> squares{grad.to(torch::kFloat64).pow(2).sum().reshape({1})};
-  watch_->wait(group_->allreduce(squares), "all-reduce of the gradient norm");
+  sync_.watch()->wait(group_->allreduce(squares), "all-reduce of the gradient norm");
   const double total = std::sqrt(squares.front().item<double>());
   // torch::nn::utils::clip_grad_norm_'s rule.
   const double coefficient = max_norm / (total + 1e-6);
@@ -138,8 +134,8 @@ void ZeroOptimizer::all_gather_parameters() {
     works.push_back(group_->broadcast(shard, from));
   }
   for (int r = 0; r < world_; ++r)
-    watch_->wait(works[static_cast<std::size_t>(r)],
-                 "all-gather of the parameter shards (rank " + std::to_string(r) + "'s)");
+    sync_.watch()->wait(works[static_cast<std::size_t>(r)],
+                        "all-gather of the parameter shards (rank " + std::to_string(r) + "'s)");
   bytes_gathered_ = static_cast<std::size_t>(tensor_bytes(flat_params_));
   // Stage 1 keeps its gradients allocated (zeroed, as DDP's optimizer does),
   // stage 2 has freed them during backward.

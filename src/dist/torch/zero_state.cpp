@@ -4,18 +4,12 @@
 #include <map>
 #include <sstream>
 
+#include "elementwise_state.h"
 #include "kiln/dist/zero.h"
 #include "kiln/error.h"
 
 namespace kiln::dist {
 namespace {
-
-// An elementwise optimizer's state over one flat tensor: its per-element
-// tensors by name, and its step count (Adam's bias correction).
-struct FlatState {
-  std::map<std::string, torch::Tensor> tensors;
-  std::int64_t step = 0;
-};
 
 // LibTorch keys optimizer state by the parameter's TensorImpl address.
 std::string state_key(const torch::Tensor& param) {
@@ -30,55 +24,19 @@ std::string state_key(const torch::Tensor& param) {
       "resharded; resume it with the rank count that wrote it");
 }
 
-FlatState read_state(torch::optim::Optimizer& optimizer, const torch::Tensor& param) {
-  FlatState out;
+ElementwiseState read_state(torch::optim::Optimizer& optimizer, const torch::Tensor& param) {
   auto it = optimizer.state().find(state_key(param));
-  if (it == optimizer.state().end()) return out;  // never stepped
-  auto* state = it->second.get();
-  auto put = [&](const char* name, const torch::Tensor& t) {
-    if (t.defined()) out.tensors[name] = t;
-  };
-  if (auto* w = dynamic_cast<torch::optim::AdamWParamState*>(state)) {
-    put("exp_avg", w->exp_avg());
-    put("exp_avg_sq", w->exp_avg_sq());
-    put("max_exp_avg_sq", w->max_exp_avg_sq());
-    out.step = w->step();
-  } else if (auto* a = dynamic_cast<torch::optim::AdamParamState*>(state)) {
-    put("exp_avg", a->exp_avg());
-    put("exp_avg_sq", a->exp_avg_sq());
-    put("max_exp_avg_sq", a->max_exp_avg_sq());
-    out.step = a->step();
-  } else if (auto* g = dynamic_cast<torch::optim::SGDParamState*>(state)) {
-    put("momentum_buffer", g->momentum_buffer());
-  } else {
-    cannot_reshard();
-  }
-  return out;
+  if (it == optimizer.state().end()) return {};  // never stepped
+  std::optional<ElementwiseState> state = elementwise_state(*it->second);
+  if (!state) cannot_reshard();
+  return *state;
 }
 
-void write_state(torch::optim::Optimizer& optimizer, const torch::Tensor& param, FlatState state) {
+void write_state(torch::optim::Optimizer& optimizer, const torch::Tensor& param, const ElementwiseState& state) {
   if (state.tensors.empty()) return;
-  auto take = [&](const char* name) {
-    auto it = state.tensors.find(name);
-    return it == state.tensors.end() ? torch::Tensor() : it->second;
-  };
-  std::unique_ptr<torch::optim::OptimizerParamState> out;
-  if (dynamic_cast<torch::optim::AdamW*>(&optimizer)) {
-    auto s = std::make_unique<torch::optim::AdamWParamState>();
-    s->step(state.step).exp_avg(take("exp_avg")).exp_avg_sq(take("exp_avg_sq")).max_exp_avg_sq(take("max_exp_avg_sq"));
-    out = std::move(s);
-  } else if (dynamic_cast<torch::optim::Adam*>(&optimizer)) {
-    auto s = std::make_unique<torch::optim::AdamParamState>();
-    s->step(state.step).exp_avg(take("exp_avg")).exp_avg_sq(take("exp_avg_sq")).max_exp_avg_sq(take("max_exp_avg_sq"));
-    out = std::move(s);
-  } else if (dynamic_cast<torch::optim::SGD*>(&optimizer)) {
-    auto s = std::make_unique<torch::optim::SGDParamState>();
-    s->momentum_buffer(take("momentum_buffer"));
-    out = std::move(s);
-  } else {
-    cannot_reshard();
-  }
-  optimizer.state()[state_key(param)] = std::move(out);
+  std::unique_ptr<torch::optim::OptimizerParamState> made = make_param_state(optimizer, state);
+  if (!made) cannot_reshard();
+  optimizer.state()[state_key(param)] = std::move(made);
 }
 
 }  // namespace
@@ -91,7 +49,7 @@ std::vector<std::string> ZeroOptimizer::gather_optimizer_states() {
   std::vector<std::vector<torch::Tensor>> lengths(1);
   for (int r = 0; r < world_; ++r) lengths[0].push_back(torch::zeros({1}, torch::kInt64));
   std::vector<torch::Tensor> my_length{torch::full({1}, static_cast<std::int64_t>(mine.size()), torch::kInt64)};
-  watch_->wait(group_->allgather(lengths, my_length), "all-gather of the optimizer states' lengths");
+  sync_.watch()->wait(group_->allgather(lengths, my_length), "all-gather of the optimizer states' lengths");
   std::int64_t longest = 0;
   for (const auto& l : lengths[0]) longest = std::max(longest, l.item<std::int64_t>());
   torch::Tensor padded = torch::zeros({longest}, torch::kUInt8);
@@ -102,7 +60,7 @@ std::vector<std::string> ZeroOptimizer::gather_optimizer_states() {
   std::vector<torch::Tensor> input{padded};
   c10d::GatherOptions options;
   options.rootRank = 0;
-  watch_->wait(group_->gather(gathered, input, options), "gather of the optimizer shards for a checkpoint");
+  sync_.watch()->wait(group_->gather(gathered, input, options), "gather of the optimizer shards for a checkpoint");
   std::vector<std::string> out;
   if (rank_ != 0) return out;
   for (int r = 0; r < world_; ++r) {
@@ -129,11 +87,11 @@ void ZeroOptimizer::load_optimizer_states(const std::vector<std::string>& shards
     std::shared_ptr<torch::optim::Optimizer> old = factory_({stand_in});
     std::istringstream archive(bytes);
     torch::load(*old, archive);
-    FlatState state = read_state(*old, stand_in);
+    ElementwiseState state = read_state(*old, stand_in);
     for (auto& [name, tensor] : state.tensors) pieces[name].push_back(tensor.flatten());
     step = std::max(step, state.step);
   }
-  FlatState mine;
+  ElementwiseState mine;
   mine.step = step;
   const std::int64_t end_then = static_cast<std::int64_t>(shards.size()) * shard_numel_then;
   for (auto& [name, parts] : pieces) {
@@ -144,7 +102,7 @@ void ZeroOptimizer::load_optimizer_states(const std::vector<std::string>& shards
     if (to > from) slice.narrow(0, 0, to - from).copy_(whole.narrow(0, from, to - from));
     mine.tensors[name] = slice;
   }
-  write_state(*optimizer_, shard_, std::move(mine));
+  write_state(*optimizer_, shard_, mine);
 }
 
 }  // namespace kiln::dist
