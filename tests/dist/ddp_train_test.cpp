@@ -8,6 +8,7 @@
 #include <string>
 
 #include "kiln/dist/launcher.h"
+#include "kiln/train/checkpoint.h"
 #include "kiln/train/safetensors.h"
 #include "support/shell.h"
 #include "support/temp_dir.h"
@@ -35,9 +36,7 @@ fs::path run_dir_under(const fs::path& root) {
 
 // The checkpoint directory `last` names.
 fs::path last_checkpoint(const fs::path& run) {
-  std::string last = read_file(run / "checkpoints" / "last");
-  while (!last.empty() && (last.back() == '\n' || last.back() == ' ')) last.pop_back();
-  return run / "checkpoints" / last;
+  return train::find_checkpoint(run / "checkpoints").value_or(fs::path());
 }
 
 train::TensorMap last_weights(const fs::path& run) {
