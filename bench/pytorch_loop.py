@@ -13,7 +13,7 @@ WARMUP steps first, then STEPS timed steps. Prints one line per model:
 and with --breakdown the time per phase of a step (data, zero_grad, forward + loss, backward, step).
 
 usage: /usr/bin/python3 bench/pytorch_loop.py --models mlp,cnn --steps 300 --warmup 20
-       --batch-size 128 --threads 2 --mean 0.2860 --std 0.3530 [--root DIR]
+       --batch-size 128 --threads 2 --mean 0.2860 --std 0.3530 [--root DIR] [--foreach] [--breakdown]
 """
 
 import argparse
@@ -61,7 +61,9 @@ def run(name, images, labels, args):
     torch.manual_seed(42)
     model = {"mlp": mlp, "cnn": cnn}[name]()
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
+    # foreach=None is PyTorch 1.13's default: on CPU, one parameter at a time.
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01,
+                            foreach=True if args.foreach else None)
     n = images.shape[0]
     generator = torch.Generator().manual_seed(42)
     order, position = torch.randperm(n, generator=generator), 0
@@ -110,6 +112,7 @@ def main():
     parser.add_argument("--mean", type=float, default=0.2860)
     parser.add_argument("--std", type=float, default=0.3530)
     parser.add_argument("--root", default="/usr/share/datasets/fashion-mnist")
+    parser.add_argument("--foreach", action="store_true", help="AdamW(foreach=True): the multi-tensor step")
     parser.add_argument("--breakdown", action="store_true", help="also print the time per phase of a step")
     args = parser.parse_args()
 

@@ -5,6 +5,8 @@
 #include <string>
 #include <tuple>
 
+#include "kiln/train/fused_adam.h"
+
 namespace kiln::train {
 namespace {
 namespace cfg = kiln::config;
@@ -49,6 +51,8 @@ cfg::Schema<Options> adam_family_schema(const char* name, const char* doc, const
   s.field("eps", &Options::eps).doc("added to the denominator for stability").min(0.0);
   s.field("weight_decay", &Options::weight_decay).doc(weight_decay_doc).min(0.0);
   s.field("amsgrad", &Options::amsgrad).doc("the AMSGrad variant");
+  s.field("fused", &Options::fused)
+      .doc("update each parameter in one pass on CPU (float32, contiguous); same state and checkpoints");
   return s;
 }
 
@@ -75,6 +79,7 @@ std::shared_ptr<torch::optim::Optimizer> make_adam(const AdamOptions& o, std::ve
                      .eps(o.eps)
                      .weight_decay(o.weight_decay)
                      .amsgrad(o.amsgrad);
+  if (o.fused) return std::make_shared<FusedAdam>(std::move(params), options);
   return std::make_shared<torch::optim::Adam>(std::move(params), options);
 }
 
@@ -84,6 +89,7 @@ std::shared_ptr<torch::optim::Optimizer> make_adamw(const AdamWOptions& o, std::
                      .eps(o.eps)
                      .weight_decay(o.weight_decay)
                      .amsgrad(o.amsgrad);
+  if (o.fused) return std::make_shared<FusedAdamW>(std::move(params), options);
   return std::make_shared<torch::optim::AdamW>(std::move(params), options);
 }
 

@@ -11,7 +11,9 @@
 //
 // The built-in factories are `sgd`, `adam` and `adamw`, LibTorch's own
 // torch::optim classes with PyTorch's parameter names and defaults (each
-// checked against PyTorch 1.13 by tests/train/optim_test.cpp).
+// checked against PyTorch 1.13 by tests/train/optim_test.cpp). `fused: true`
+// (PyTorch 2.x's name) gives Adam/AdamW a one-pass CPU step with the same
+// state and checkpoints (kiln/train/fused_adam.h).
 // docs/optim.md lists the parameters.
 //
 // The runtime argument is the list of tensors to optimise, all in one
@@ -50,6 +52,7 @@ struct AdamOptions {
   double eps = 1e-8;                      // added to the denominator
   double weight_decay = 0.0;              // L2 penalty
   bool amsgrad = false;                   // the AMSGrad variant
+  bool fused = false;                     // one pass per parameter on CPU (kiln/train/fused_adam.h)
 };
 
 // torch.optim.AdamW: Adam with decoupled weight decay (default 0.01).
@@ -59,6 +62,7 @@ struct AdamWOptions {
   double eps = 1e-8;
   double weight_decay = 1e-2;  // decoupled: p -= lr * weight_decay * p each step
   bool amsgrad = false;
+  bool fused = false;  // one pass per parameter on CPU (kiln/train/fused_adam.h)
 };
 
 // The factories behind `sgd`, `adam` and `adamw`. They throw

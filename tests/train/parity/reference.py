@@ -193,6 +193,14 @@ def optim_cases():
             "amsgrad": True}, None,
            lambda p: O.AdamW(p, lr=0.02, betas=(0.85, 0.95), eps=1e-7, weight_decay=0.1, amsgrad=True))
     yield ("adamw_scheduled", {"_target_": "adamw", "lr": 0.05}, decay, lambda p: O.AdamW(p, lr=0.05))
+    # kiln's one-pass step (fused: true) against torch.optim's own.
+    yield ("adamw_fused",
+           {"_target_": "adamw", "lr": 0.02, "betas": [0.85, 0.95], "eps": 1e-7, "weight_decay": 0.1,
+            "amsgrad": True, "fused": True}, decay,
+           lambda p: O.AdamW(p, lr=0.02, betas=(0.85, 0.95), eps=1e-7, weight_decay=0.1, amsgrad=True))
+    yield ("adam_fused",
+           {"_target_": "adam", "lr": 0.02, "weight_decay": 0.1, "fused": True}, None,
+           lambda p: O.Adam(p, lr=0.02, weight_decay=0.1))
 
 
 def main():
