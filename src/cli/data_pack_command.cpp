@@ -5,6 +5,7 @@
 #include <iostream>
 #include <optional>
 
+#include "flag_value.h"
 #include "kiln/data/byte_size.h"
 #include "kiln/data/pack.h"
 #include "kiln/error.h"
@@ -73,12 +74,7 @@ int data_pack_command(const std::vector<std::string>& args) {
       std::cout << kPackUsage;
       return 0;
     }
-    auto value = [&](const std::string& flag) -> std::optional<std::string> {
-      if (a.starts_with(flag + "=")) return a.substr(flag.size() + 1);
-      if (a != flag) return std::nullopt;
-      if (i + 1 >= args.size()) throw UsageError("kiln data pack: " + flag + " needs a value");
-      return args[++i];
-    };
+    auto value = [&](const std::string& flag) { return flag_value(args, i, flag, "kiln data pack"); };
     if (auto v = value("--from")) {
       from = *v;
     } else if (auto v = value("--root")) {

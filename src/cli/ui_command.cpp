@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "flag_value.h"
 #include "kiln/error.h"
 #include "kiln/ui/dashboard.h"
 
@@ -46,12 +47,7 @@ int run_ui(const Args& args) {
       std::cout << kUiUsage;
       return 0;
     }
-    auto value = [&](const std::string& flag) -> std::optional<std::string> {
-      if (a.starts_with(flag + "=")) return a.substr(flag.size() + 1);
-      if (a != flag) return std::nullopt;
-      if (i + 1 >= args.size()) throw UsageError("kiln ui: " + flag + " needs a value");
-      return args[++i];
-    };
+    auto value = [&](const std::string& flag) { return flag_value(args, i, flag, "kiln ui"); };
     if (auto v = value("--port")) {
       options.port = parse_port(*v);
     } else if (auto v = value("--host")) {
