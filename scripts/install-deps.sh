@@ -9,6 +9,7 @@ packages=(
   libyaml-cpp-dev                                           # config files
   libsqlite3-dev                                            # the run store (runs/kiln.db)
   libcurl4-openssl-dev                                      # dataset fetches over HTTP(S) and S3
+  libsentencepiece-dev python3-sentencepiece                # SentencePiece tokenizers (+ the Python parity test)
   libgtest-dev                                              # unit tests
   python3-omegaconf                                         # differential tests against OmegaConf (/usr/bin/python3)
   clang libclang-rt-14-dev                                  # libFuzzer + ASan/UBSan for the fuzz tests

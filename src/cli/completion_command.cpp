@@ -52,7 +52,7 @@ if (( $+functions[compdef] )); then compdef _kiln kiln; fi
 
 const std::vector<std::string> kCommands = {"train",  "runs",  "reproduce",  "data",   "ui",
                                             "launch", "world", "completion", "--help", "--version"};
-const std::vector<std::string> kDataCommands = {"ls", "info", "fetch", "verify", "add", "pack"};
+const std::vector<std::string> kDataCommands = {"ls", "info", "fetch", "verify", "add", "pack", "tokenize"};
 const std::vector<std::string> kDataAddFlags = {"--from",  "--version",  "--format", "--description", "--license",
                                                 "--files", "--endpoint", "--region", "--catalog"};
 const std::vector<std::string> kTrainFlags = {"--config-dir", "--config-name", "--cfg",     "--resolve",
@@ -133,7 +133,7 @@ void complete_data(const Args& words) {
   if (current.starts_with("-")) {
     return print_matching(command == "add" ? kDataAddFlags : std::vector<std::string>{"--catalog", "--help"}, current);
   }
-  if (command == "pack" || command == "ls" || command == "add" || words.size() != 2) return;
+  if (command == "pack" || command == "tokenize" || command == "ls" || command == "add" || words.size() != 2) return;
   data::Catalog catalog = data::load_catalogs(data::default_catalog_locations(), Env::Default());
   std::vector<std::string> candidates;
   for (const auto& e : catalog.entries()) {

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "data_pack_command.h"
+#include "data_tokenize_command.h"
 #include "kiln/data/catalog_search.h"
 #include "kiln/data/dataset_add.h"
 #include "kiln/data/dataset_cache.h"
@@ -32,6 +33,9 @@ commands:
           [--license L] [--files A,B] [--endpoint URL] [--region R]
                            hash the files and write the catalog entry
   pack ...                 write a dataset as WebDataset shards (kiln data pack --help)
+  tokenize INPUT... --out FILE [--tokenizer byte|MODEL]
+                           text files to a raw token file for language models
+                           (kiln data tokenize --help)
 
 NAME alone means its latest version.
 
@@ -247,10 +251,11 @@ int run_data(const Args& args) {
     return args.empty() ? static_cast<int>(ExitCode::kConfig) : 0;
   }
   if (args[0] == "pack") return data_pack_command(Args(args.begin() + 1, args.end()));
+  if (args[0] == "tokenize") return data_tokenize_command(Args(args.begin() + 1, args.end()));
   static const std::vector<std::string> kCommands = {"ls", "info", "fetch", "verify", "add"};
   if (std::find(kCommands.begin(), kCommands.end(), args[0]) == kCommands.end())
     throw UsageError("kiln data: unknown command '" + args[0] +
-                     "'; the commands are ls, info, fetch, verify, add and pack (see kiln data --help)");
+                     "'; the commands are ls, info, fetch, verify, add, pack and tokenize (see kiln data --help)");
   for (const auto& a : args)
     if (a == "-h" || a == "--help") {
       std::cout << kDataUsage;

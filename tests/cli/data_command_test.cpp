@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <sstream>
+#include <vector>
 
 #include "kiln/track/env.h"
 #include "kiln/track/sha256.h"
@@ -114,7 +116,7 @@ TEST_F(DataCli, ErrorsSayWhatAndWhere) {
   EXPECT_NE(bad.err.find("hint: did you mean 'version'?"), std::string::npos) << bad.err;
   auto usage = kiln("frobnicate");
   EXPECT_EQ(usage.exit_code, 2);
-  EXPECT_NE(usage.err.find("the commands are ls, info, fetch, verify, add and pack"), std::string::npos);
+  EXPECT_NE(usage.err.find("the commands are ls, info, fetch, verify, add, pack and tokenize"), std::string::npos);
 }
 
 TEST_F(DataCli, OfflineNamesWhatIsMissing) {
@@ -150,6 +152,85 @@ TEST_F(DataCli, CompletesCommandsAndDatasets) {
   EXPECT_EQ(names.out, "fashion_mnist\n");
   auto versions = kiln::testing::run_command(prefix + "data fetch fashion_mnist@", dir_.path());
   EXPECT_EQ(versions.out, "fashion_mnist@1\n");
+}
+
+// The bytes of a little-endian token file, as ids.
+std::vector<std::uint32_t> read_ids(const fs::path& path, int width) {
+  const std::string bytes = kiln::testing::read_file(path);
+  std::vector<std::uint32_t> ids;
+  for (std::size_t at = 0; at + width <= bytes.size(); at += width) {
+    std::uint32_t id = 0;
+    for (int b = width - 1; b >= 0; --b) id = id << 8 | static_cast<unsigned char>(bytes[at + b]);
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+TEST_F(DataCli, TokenizeWritesBytesAsTokenIds) {
+  auto r = kiln("tokenize toy/a.txt toy/a.txt --out tokens.bin --dtype uint32");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "wrote 12 tokens (uint32) from 2 files to tokens.bin; tokenizer byte, vocabulary 256\n");
+  const std::vector<std::uint32_t> alpha = {'a', 'l', 'p', 'h', 'a', '\n'};
+  std::vector<std::uint32_t> twice = alpha;
+  twice.insert(twice.end(), alpha.begin(), alpha.end());
+  EXPECT_EQ(read_ids(dir_.path() / "tokens.bin", 4), twice);
+  // The byte tokenizer fits uint16 by default.
+  ASSERT_EQ(kiln("tokenize toy/a.txt --out small.bin").exit_code, 0);
+  EXPECT_EQ(fs::file_size(dir_.path() / "small.bin"), 12u);
+}
+
+TEST_F(DataCli, TokenizeWithASentencePieceModelMatchesPython) {
+  // Python trains the model and encodes; kiln's file must hold the same ids,
+  // each file's followed by the model's eos id.
+  env_.write_file(source_ / "b.txt", "the lazy dog trains a model\n");
+  const std::string train =
+      "import sentencepiece as spm, random\n"
+      "random.seed(3)\n"
+      "words = 'the quick brown fox jumps over lazy dog trains a model alpha'.split()\n"
+      "open('corpus.txt', 'w').write(''.join(' '.join(random.choice(words) for _ in range(10)) + '\\n' "
+      "for _ in range(2000)))\n"
+      "spm.SentencePieceTrainer.train(input='corpus.txt', model_prefix='m', vocab_size=40, eos_id=2, "
+      "minloglevel=2)\n"
+      "sp = spm.SentencePieceProcessor(model_file='m.model')\n"
+      "ids = []\n"
+      "for path in ('toy/a.txt', 'toy/b.txt'): ids += sp.encode(open(path).read()) + [sp.eos_id()]\n"
+      "print(' '.join(map(str, ids)))\n";
+  auto python = kiln::testing::run_command(
+      "cd " + shell_quote(dir_.path().string()) + " && /usr/bin/python3 -c " + shell_quote(train), dir_.path());
+  ASSERT_EQ(python.exit_code, 0) << python.err;
+  std::vector<std::uint32_t> expected;
+  std::istringstream words(python.out);
+  for (std::uint32_t id; words >> id;) expected.push_back(id);
+  ASSERT_GT(expected.size(), 4u);
+
+  auto r = kiln("tokenize toy/a.txt toy/b.txt --tokenizer m.model --eos --out lm.bin");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("(uint16) from 2 files to lm.bin; tokenizer sentencepiece m.model, vocabulary 40"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(read_ids(dir_.path() / "lm.bin", 2), expected);
+}
+
+TEST_F(DataCli, TokenizeErrorsLeaveTheOutputAlone) {
+  env_.write_file(dir_.path() / "keep.bin", "old!");
+  auto missing = kiln("tokenize toy/a.txt toy/none.txt --out keep.bin");
+  EXPECT_EQ(missing.exit_code, 74);
+  EXPECT_NE(missing.err.find("kiln data tokenize: cannot read toy/none.txt: No such file or directory"),
+            std::string::npos)
+      << missing.err;
+  EXPECT_EQ(kiln::testing::read_file(dir_.path() / "keep.bin"), "old!");
+
+  auto eos = kiln("tokenize toy/a.txt --eos --out keep.bin");
+  EXPECT_EQ(eos.exit_code, 2);
+  EXPECT_NE(eos.err.find("--eos: byte has no end-of-sequence id"), std::string::npos) << eos.err;
+  auto dtype = kiln("tokenize toy/a.txt --dtype uint8 --out keep.bin");
+  EXPECT_EQ(dtype.exit_code, 2);
+  EXPECT_NE(dtype.err.find("--dtype takes uint16 or uint32, found 'uint8'"), std::string::npos) << dtype.err;
+  auto model = kiln("tokenize toy/a.txt --tokenizer toy/a.txt --out keep.bin");
+  EXPECT_EQ(model.exit_code, 74);
+  EXPECT_NE(model.err.find("toy/a.txt: not a SentencePiece model"), std::string::npos) << model.err;
+  EXPECT_EQ(kiln("tokenize --out keep.bin").exit_code, 2);
+  EXPECT_EQ(kiln::testing::read_file(dir_.path() / "keep.bin"), "old!");
 }
 
 }  // namespace

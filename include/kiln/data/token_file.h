@@ -11,7 +11,7 @@
 // The mapping is read-only and shared; a file truncated while mapped makes
 // reads past its new end fault (SIGBUS), so token files must not change while
 // in use. Thread safety: a TokenFile is immutable after construction.
-// Torch-free. SentencePiece models are not supported yet.
+// Torch-free. SentencePiece models: kiln/data/tokenizer.h.
 #pragma once
 
 #include <cstddef>
