@@ -1,3 +1,4 @@
+#include "kiln/models/dropout.h"
 #include "kiln/models/zoo.h"
 
 namespace kiln::models {
@@ -17,7 +18,7 @@ class Cnn final : public Network {
     }
     head_->push_back(torch::nn::Linear(channels * size * size, o.hidden));
     head_->push_back(torch::nn::ReLU());
-    if (o.dropout > 0) head_->push_back(torch::nn::Dropout(o.dropout));
+    if (o.dropout > 0) head_->push_back(Dropout(o.dropout));
     head_->push_back(torch::nn::Linear(o.hidden, o.num_classes));
     register_module("features", features_);
     register_module("head", head_);

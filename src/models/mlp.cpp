@@ -1,3 +1,4 @@
+#include "kiln/models/dropout.h"
 #include "kiln/models/zoo.h"
 
 namespace kiln::models {
@@ -10,7 +11,7 @@ class Mlp final : public Network {
     for (std::size_t i = 0; i < o.hidden.size(); ++i) {
       layers_->push_back(torch::nn::Linear(width, o.hidden[i]));
       layers_->push_back(torch::nn::ReLU());
-      if (o.dropout > 0) layers_->push_back(torch::nn::Dropout(o.dropout));
+      if (o.dropout > 0) layers_->push_back(Dropout(o.dropout));
       width = o.hidden[i];
     }
     layers_->push_back(torch::nn::Linear(width, o.num_classes));
