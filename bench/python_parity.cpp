@@ -43,9 +43,9 @@
 #include "kiln/train/scheduler.h"
 #include "kiln/train/trainer.h"
 #include "train_bench_support.h"
+#include "window_timer.h"
 
 namespace {
-using Clock = std::chrono::steady_clock;
 
 struct Args {
   int steps = 300;
@@ -61,13 +61,7 @@ Args parse_args(int argc, char** argv) {
   Args args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    auto value = [&] {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return std::string(argv[++i]);
-    };
+    auto value = [&] { return kiln::bench::flag_value(argc, argv, i); };
     if (a == "--warmup") {
       args.warmup = std::stoi(value());
     } else if (a == "--threads") {
@@ -105,33 +99,6 @@ Args parse_args(int argc, char** argv) {
   return args;
 }
 
-// Clocks the window between the end of optimizer step `from` and of step `to`.
-class WindowTimer final : public kiln::Callback {
- public:
-  WindowTimer(std::int64_t from, std::int64_t to) : from_(from), to_(to) {}
-  void on_fit_start(kiln::Trainer& trainer, kiln::Module&) override {
-    if (from_ == 0) mark_start(trainer);
-  }
-  void on_train_step_end(kiln::Trainer& trainer, kiln::Module&) override {
-    if (trainer.global_step() == from_) mark_start(trainer);
-    if (trainer.global_step() == to_) {
-      seconds_ = std::chrono::duration<double>(Clock::now() - start_).count();
-      samples_ = trainer.samples_seen() - start_samples_;
-    }
-  }
-  double samples_per_second() const { return seconds_ > 0 ? static_cast<double>(samples_) / seconds_ : 0; }
-
- private:
-  void mark_start(kiln::Trainer& trainer) {
-    start_ = Clock::now();
-    start_samples_ = trainer.samples_seen();
-  }
-  std::int64_t from_, to_;
-  Clock::time_point start_;
-  std::int64_t start_samples_ = 0, samples_ = 0;
-  double seconds_ = 0;
-};
-
 struct DataSettings {
   std::int64_t batch_size;
   double mean, stddev;
@@ -162,7 +129,7 @@ double kiln_samples_per_second(const std::string& model, const Args& args, DataS
   // Exactly the Trainer `kiln train` runs: loggers, checkpoints, the config's callbacks.
   std::unique_ptr<kiln::Trainer> trainer_ptr = kiln::make_job_trainer(cfg, run_dir, options);
   kiln::Trainer& trainer = *trainer_ptr;
-  auto timer = std::make_shared<WindowTimer>(args.warmup, args.warmup + args.steps);
+  auto timer = std::make_shared<kiln::bench::WindowTimer>(args.warmup, args.warmup + args.steps);
   trainer.add_callback(timer);
   trainer.fit(module, *data);
   fs::remove_all(run_dir);

@@ -38,6 +38,16 @@ inline config::Node job_config(const std::vector<std::string>& overrides) {
   return cli::bind_dataset(resolved).runnable;
 }
 
+// The value after the flag argv[i] (i moves onto it); a flag last on the
+// line is a usage error (exit 2).
+inline std::string flag_value(int argc, char** argv, int& i) {
+  if (i + 1 >= argc) {
+    std::fprintf(stderr, "%s needs a value\n", argv[i]);
+    std::exit(2);
+  }
+  return argv[++i];
+}
+
 struct ChildResult {
   int exit_code = -1;     // -1: killed by a signal or not started
   std::string output;     // its stdout

@@ -87,13 +87,7 @@ Args parse_args(int argc, char** argv) {
   Args args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    auto value = [&] {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return std::string(argv[++i]);
-    };
+    auto value = [&] { return kiln::bench::flag_value(argc, argv, i); };
     if (a == "--model") {
       args.model = value();
     } else if (a == "--threads") {
