@@ -16,6 +16,7 @@
 // alternates too) and the medians of samples/s are reported.
 //
 // usage: kiln_shards_train_bench [STEPS] [--warmup W] [--rounds R] [--model cnn|mlp] [--threads T]
+//                                [--shard-workers K]
 //        (defaults: 200 steps, 20 warm-up, 3 rounds, cnn: the default experiment's model, the cores available)
 #include <cstdio>
 #include <filesystem>
@@ -41,6 +42,7 @@ struct Args {
   int rounds = 3;
   int threads = 0;  // 0: available_cores()
   std::string model = "cnn";
+  int shard_workers = -1;  // -1: configs/data/fashion_mnist_shards.yaml's num_workers
 };
 
 Args parse_args(int argc, char** argv) {
@@ -56,12 +58,14 @@ Args parse_args(int argc, char** argv) {
       args.threads = std::stoi(value());
     } else if (a == "--model") {
       args.model = value();
+    } else if (a == "--shard-workers") {
+      args.shard_workers = std::stoi(value());
     } else if (!a.empty() && a[0] != '-') {
       args.steps = std::stoi(a);
     } else {
       std::fprintf(stderr,
                    "usage: kiln_shards_train_bench [STEPS] [--warmup W] [--rounds R] [--model cnn|mlp] "
-                   "[--threads T]\n");
+                   "[--threads T] [--shard-workers K]\n");
       std::exit(2);
     }
   }
@@ -110,7 +114,8 @@ int main(int argc, char** argv) {
   pack.out = scratch.path() / "fashion_mnist";
   try {
     kiln::data::pack_fashion_mnist(pack);
-    const std::vector<std::string> shards = {"data=fashion_mnist_shards", "data.root=" + pack.out.string()};
+    std::vector<std::string> shards = {"data=fashion_mnist_shards", "data.root=" + pack.out.string()};
+    if (args.shard_workers >= 0) shards.push_back("data.num_workers=" + std::to_string(args.shard_workers));
     std::vector<double> idx_rates, shard_rates;
     for (int round = 1; round <= args.rounds; ++round) {
       const bool idx_first = round % 2 == 1;
