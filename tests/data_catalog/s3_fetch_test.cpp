@@ -4,19 +4,11 @@
 // header's form, the access key and the request time (its own V4 signature
 // check is unimplemented, lib/middleware/authentication.js), so the
 // signatures themselves are pinned by the AWS vectors in sigv4_test.cpp.
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <cstdlib>
-#include <thread>
+#include <memory>
+#include <optional>
 
 #include "kiln/data/dataset_add.h"
 #include "kiln/data/dataset_cache.h"
@@ -24,36 +16,12 @@
 #include "kiln/error.h"
 #include "kiln/track/env.h"
 #include "kiln/track/sha256.h"
+#include "support/s3rver.h"
 #include "support/temp_dir.h"
-
-extern char** environ;
 
 namespace kiln::data {
 namespace {
 namespace fs = std::filesystem;
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool accepts(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
 
 // Sets environment variables for one test and puts the old values back.
 class ScopedEnv {
@@ -85,27 +53,8 @@ class S3Fetch : public ::testing::Test {
     GTEST_SKIP()
         << "s3rver is not installed (needs node and npm at configure time; see tests/data_catalog/s3rver.cmake)";
 #else
-    port_ = free_port();
-    env_.create_dirs(tmp_.path() / "s3");
-    std::vector<std::string> args = {KILN_NODE,  KILN_S3RVER_JS,        "--address",   "127.0.0.1",
-                                     "--port",   std::to_string(port_), "--directory", (tmp_.path() / "s3").string(),
-                                     "--silent", "--configure-bucket",  kBucket};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    // Its start-up banner ignores --silent; keep it out of the test log.
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    int spawned = ::posix_spawn(&pid_, KILN_NODE, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ASSERT_EQ(spawned, 0);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!accepts(port_)) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "s3rver did not start on port " << port_;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    endpoint_ = "http://127.0.0.1:" + std::to_string(port_);
+    server_ = std::make_unique<testing::S3rver>(KILN_NODE, KILN_S3RVER_JS, tmp_.path() / "s3", kBucket);
+    endpoint_ = server_->endpoint();
     // s3rver's built-in account.
     vars_.set("AWS_ACCESS_KEY_ID", "S3RVER");
     vars_.set("AWS_SECRET_ACCESS_KEY", "S3RVER");
@@ -113,13 +62,6 @@ class S3Fetch : public ::testing::Test {
     vars_.set("AWS_ENDPOINT_URL", "");
     vars_.set("AWS_ENDPOINT_URL_S3", "");
 #endif
-  }
-  void TearDown() override {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
   }
 
   S3Config config() const { return S3Config{endpoint_, "us-east-1", {"S3RVER", "S3RVER", ""}}; }
@@ -143,8 +85,7 @@ class S3Fetch : public ::testing::Test {
   testing::TempDir tmp_{"kiln_s3_test"};
   Env& env_ = Env::Default();
   ScopedEnv vars_;
-  pid_t pid_ = -1;
-  int port_ = 0;
+  std::unique_ptr<testing::S3rver> server_;
   std::string endpoint_;
 };
 
