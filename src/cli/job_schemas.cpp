@@ -23,6 +23,7 @@ struct RunConfig {
   std::string store;
   bool record = true;
   double system_metrics_interval = 5.0;
+  std::string upload_to;
 };
 
 cfg::Schema<JobConfig> job_schema() {
@@ -41,6 +42,8 @@ cfg::Schema<RunConfig> run_schema() {
   s.field("system_metrics_interval", &RunConfig::system_metrics_interval)
       .doc("seconds between samples of CPU, memory and GPU use; 0 = off")
       .range(0, 3600);
+  s.field("upload_to", &RunConfig::upload_to)
+      .doc("s3://bucket/prefix: copy the finished run directory there (<prefix>/<experiment>/<run>); empty = no");
   return s;
 }
 

@@ -28,6 +28,7 @@
 #include "run_layout.h"
 #include "run_manifest.h"
 #include "run_recording.h"
+#include "run_upload.h"
 #include "stderr_tee.h"
 #include "sweep_summary.h"
 #include "train_job.h"
@@ -226,6 +227,7 @@ JobOutcome train_in(const PreparedJob& job, const TrainArgs& args, const fs::pat
   // zero records the run, the others only keep their own log.
   const dist::World world = dist::world_from_env();
   if (world.rank != 0) return train_as_other_rank(job, run_dir, id, world.rank);
+  const std::optional<data::S3Location> upload = upload_target(job.resolved);  // a bad URL stops us here
   if (!resumed) write_run_config(run_dir, job.composed, job.resolved, job.overrides);
   RunStart start{id,
                  run_dir,
@@ -265,6 +267,11 @@ JobOutcome train_in(const PreparedJob& job, const TrainArgs& args, const fs::pat
   }
   manifest.finish(outcome.summary, runner.describe_runtime());
   record_end(track::RunStatus::kFinished, "", true);
+  if (upload) {
+    const UploadSummary uploaded = upload_run(run_dir, *upload, experiment_name(job.resolved));
+    std::fprintf(stderr, "kiln: uploaded %zu files (%ju bytes) to %s\n", uploaded.files, uploaded.bytes,
+                 uploaded.url.c_str());
+  }
   return outcome;
 }
 

@@ -17,8 +17,12 @@ if(KILN_TEST_NPM AND KILN_TEST_NODE)
     COMMENT "Installing s3rver for the S3 tests (tests/data_catalog/s3rver/package-lock.json)"
     VERBATIM)
   add_custom_target(kiln_test_s3rver DEPENDS "${KILN_S3RVER_DIR}/npm-ci.stamp")
-  add_dependencies(kiln_data_catalog_tests kiln_test_s3rver)
-  target_compile_definitions(
-    kiln_data_catalog_tests PRIVATE KILN_NODE="${KILN_TEST_NODE}"
-                                    KILN_S3RVER_JS="${KILN_S3RVER_DIR}/node_modules/s3rver/bin/s3rver.js")
+  foreach(target kiln_data_catalog_tests kiln_cli_tests)  # S3 fetches; run.upload_to
+    if(TARGET ${target})
+      add_dependencies(${target} kiln_test_s3rver)
+      target_compile_definitions(
+        ${target} PRIVATE KILN_NODE="${KILN_TEST_NODE}"
+                          KILN_S3RVER_JS="${KILN_S3RVER_DIR}/node_modules/s3rver/bin/s3rver.js")
+    endif()
+  endforeach()
 endif()
