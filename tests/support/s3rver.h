@@ -2,7 +2,8 @@
 // (tests/data_catalog/s3rver, installed by tests/data_catalog/s3rver.cmake),
 // started on a free 127.0.0.1 port with one bucket, stopped by the
 // destructor. A test binary gets KILN_NODE and KILN_S3RVER_JS defined when
-// node and npm were found at configure time; without them, skip.
+// node and npm were found at configure time; without them, skip. Links
+// kiln_dist_launch (free_loopback_port).
 #pragma once
 
 #include <arpa/inet.h>
@@ -21,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include "kiln/dist/launcher.h"
+
 extern char** environ;
 
 namespace kiln::testing {
@@ -31,7 +34,7 @@ class S3rver {
   // server does not start within 20 s.
   S3rver(const std::string& node, const std::string& s3rver_js, const std::filesystem::path& directory,
          const std::string& bucket) {
-    port_ = free_port();
+    port_ = kiln::dist::free_loopback_port();
     std::filesystem::create_directories(directory);
     std::vector<std::string> args = {
         node,          s3rver_js,          "--address", "127.0.0.1",          "--port", std::to_string(port_),
@@ -65,18 +68,6 @@ class S3rver {
 
   int port() const { return port_; }
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
-  static int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-  }
 
   static bool accepts(int port) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
