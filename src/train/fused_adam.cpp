@@ -7,25 +7,20 @@
 #include <cmath>
 #include <functional>
 #include <memory>
-#include <sstream>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include "fused_adam_kernel.h"
+#include "kiln/optimizer_state_key.h"
 
 namespace kiln::train {
 namespace {
 
-using StateMap = ska::flat_hash_map<std::string, std::unique_ptr<torch::optim::OptimizerParamState>>;
+using StateMap = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>;
 
 // Elements per task: below this a thread's start costs more than the pass.
 constexpr std::int64_t kGrain = 1 << 15;
-
-// How LibTorch's optimizers key a parameter's state (the TensorImpl's address as text).
-std::string state_key(const torch::Tensor& param) {
-  std::ostringstream key;
-  key << param.unsafeGetTensorImpl();
-  return key.str();
-}
 
 bool dense_cpu_float(const torch::Tensor& t) {
   return !t.defined() || (t.device().is_cpu() && t.layout() == torch::kStrided && t.scalar_type() == torch::kFloat &&
@@ -41,7 +36,7 @@ bool fused_pass_applies(const std::vector<torch::optim::OptimizerParamGroup>& gr
       const auto& grad = p.grad();
       if (!grad.defined()) continue;
       if (!dense_cpu_float(p) || !dense_cpu_float(grad) || grad.numel() != p.numel()) return false;
-      auto it = states.find(state_key(p));
+      auto it = states.find(optimizer_state_key(p));
       if (it == states.end()) continue;
       const auto* state = dynamic_cast<const ParamState*>(it->second.get());
       if (state == nullptr || !dense_cpu_float(state->exp_avg()) || !dense_cpu_float(state->exp_avg_sq()) ||
@@ -56,7 +51,7 @@ bool fused_pass_applies(const std::vector<torch::optim::OptimizerParamGroup>& gr
 // The parameter's state, created as LibTorch creates it on its first step.
 template <class ParamState>
 ParamState& state_of(StateMap& states, const torch::Tensor& p, bool amsgrad) {
-  const std::string key = state_key(p);
+  const OptimizerStateKey key = optimizer_state_key(p);
   auto it = states.find(key);
   if (it == states.end()) {
     auto state = std::make_unique<ParamState>();

@@ -7,16 +7,10 @@
 #include "elementwise_state.h"
 #include "kiln/dist/zero.h"
 #include "kiln/error.h"
+#include "kiln/optimizer_state_key.h"
 
 namespace kiln::dist {
 namespace {
-
-// LibTorch keys optimizer state by the parameter's TensorImpl address.
-std::string state_key(const torch::Tensor& param) {
-  std::ostringstream key;
-  key << param.unsafeGetTensorImpl();
-  return key.str();
-}
 
 [[noreturn]] void cannot_reshard() {
   throw Error(
@@ -25,7 +19,7 @@ std::string state_key(const torch::Tensor& param) {
 }
 
 ElementwiseState read_state(torch::optim::Optimizer& optimizer, const torch::Tensor& param) {
-  auto it = optimizer.state().find(state_key(param));
+  auto it = optimizer.state().find(optimizer_state_key(param));
   if (it == optimizer.state().end()) return {};  // never stepped
   std::optional<ElementwiseState> state = elementwise_state(*it->second);
   if (!state) cannot_reshard();
@@ -36,7 +30,7 @@ void write_state(torch::optim::Optimizer& optimizer, const torch::Tensor& param,
   if (state.tensors.empty()) return;
   std::unique_ptr<torch::optim::OptimizerParamState> made = make_param_state(optimizer, state);
   if (!made) cannot_reshard();
-  optimizer.state()[state_key(param)] = std::move(made);
+  optimizer.state()[optimizer_state_key(param)] = std::move(made);
 }
 
 }  // namespace
