@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kiln/config/error.h"
 #include "kiln/error.h"
 #include "kiln/track/env.h"
 
@@ -19,7 +20,9 @@ std::optional<data::S3Location> upload_target(const config::Node& resolved) {
   try {
     return data::parse_s3_url(url);
   } catch (const kiln::Error& e) {
-    throw UsageError("run.upload_to: expected s3://bucket/prefix, found '" + url + "' (" + e.what() + ")");
+    throw config::ConfigError(config::Diagnostic{"run.upload_to", upload->source(),
+                                                 "expected s3://bucket/prefix, found '" + url + "' (" + e.what() + ")",
+                                                 "leave it empty to keep runs local only"});
   }
 }
 

@@ -14,8 +14,9 @@
 namespace kiln::cli {
 
 // run.upload_to of the resolved config, parsed; nullopt when empty or
-// absent. Throws kiln::UsageError naming the key when it is not an
-// s3://bucket[/prefix] URL, so a bad target stops the job before training.
+// absent. Throws config::ConfigError at the key and its source when it is
+// not an s3://bucket[/prefix] URL. Called with the job's other checks
+// (train_command.cpp, check_and_bind), before any run directory exists.
 std::optional<data::S3Location> upload_target(const config::Node& resolved);
 
 struct UploadSummary {

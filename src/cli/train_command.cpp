@@ -177,6 +177,7 @@ struct PreparedJob {
   std::map<std::string, std::string> tags;  // set on the run in the store
   config::Node runnable;                    // trained: data.dataset bound (dataset_binding.h)
   std::optional<BoundDataset> dataset;
+  std::optional<data::S3Location> upload;  // run.upload_to, checked
 };
 
 // Validates `job.resolved` with its dataset looked up but not fetched, so a
@@ -185,6 +186,7 @@ void check_and_bind(PreparedJob& job) {
   config::Node checked = bind_dataset(job.resolved, false).runnable;
   config::job_schema_registry().validate(checked);
   experiment_name(job.resolved);
+  job.upload = upload_target(job.resolved);
   job_runner().validate(checked);
   DatasetBinding binding = bind_dataset(job.resolved);
   job.runnable = std::move(binding.runnable);
@@ -227,7 +229,6 @@ JobOutcome train_in(const PreparedJob& job, const TrainArgs& args, const fs::pat
   // zero records the run, the others only keep their own log.
   const dist::World world = dist::world_from_env();
   if (world.rank != 0) return train_as_other_rank(job, run_dir, id, world.rank);
-  const std::optional<data::S3Location> upload = upload_target(job.resolved);  // a bad URL stops us here
   if (!resumed) write_run_config(run_dir, job.composed, job.resolved, job.overrides);
   RunStart start{id,
                  run_dir,
@@ -267,8 +268,8 @@ JobOutcome train_in(const PreparedJob& job, const TrainArgs& args, const fs::pat
   }
   manifest.finish(outcome.summary, runner.describe_runtime());
   record_end(track::RunStatus::kFinished, "", true);
-  if (upload) {
-    const UploadSummary uploaded = upload_run(run_dir, *upload, experiment_name(job.resolved));
+  if (job.upload) {
+    const UploadSummary uploaded = upload_run(run_dir, *job.upload, experiment_name(job.resolved));
     std::fprintf(stderr, "kiln: uploaded %zu files (%ju bytes) to %s\n", uploaded.files, uploaded.bytes,
                  uploaded.url.c_str());
   }
