@@ -2,17 +2,14 @@
 // the chosen tokenizer (kiln_data_core), write the ids atomically.
 #include "data_tokenize_command.h"
 
-#include <cerrno>
-#include <fstream>
 #include <iostream>
 #include <optional>
-#include <sstream>
-#include <system_error>
 
 #include "flag_value.h"
 #include "kiln/data/token_file.h"
 #include "kiln/data/tokenizer.h"
 #include "kiln/error.h"
+#include "kiln/track/env.h"
 
 namespace kiln::cli {
 namespace {
@@ -33,18 +30,6 @@ options:
                        (SentencePiece models that have one; the byte tokenizer has none)
   -h, --help           this help
 )";
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw IoError("kiln data tokenize: cannot read " + path + ": " +
-                  std::error_code(errno, std::generic_category()).message());
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw IoError("kiln data tokenize: error reading " + path);
-  return text.str();
-}
 
 data::TokenWidth parse_dtype(const std::string& text) {
   if (text == "uint16") return data::TokenWidth::kUInt16;
@@ -99,7 +84,13 @@ int data_tokenize_command(const std::vector<std::string>& args) {
   // leaves an existing --out untouched.
   std::vector<std::uint32_t> tokens;
   for (const auto& path : inputs) {
-    const std::vector<std::uint32_t> ids = tokenizer->encode(read_text(path));
+    std::string text;
+    try {
+      text = Env::Default().read_file(path);
+    } catch (const IoError& e) {
+      throw IoError(std::string("kiln data tokenize: ") + e.what());
+    }
+    const std::vector<std::uint32_t> ids = tokenizer->encode(text);
     tokens.insert(tokens.end(), ids.begin(), ids.end());
     if (eos) tokens.push_back(*tokenizer->eos_id());
   }

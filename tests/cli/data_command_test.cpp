@@ -215,7 +215,7 @@ TEST_F(DataCli, TokenizeErrorsLeaveTheOutputAlone) {
   env_.write_file(dir_.path() / "keep.bin", "old!");
   auto missing = kiln("tokenize toy/a.txt toy/none.txt --out keep.bin");
   EXPECT_EQ(missing.exit_code, 74);
-  EXPECT_NE(missing.err.find("kiln data tokenize: cannot read toy/none.txt: No such file or directory"),
+  EXPECT_NE(missing.err.find("kiln data tokenize: cannot open 'toy/none.txt': No such file or directory"),
             std::string::npos)
       << missing.err;
   EXPECT_EQ(kiln::testing::read_file(dir_.path() / "keep.bin"), "old!");
