@@ -42,8 +42,8 @@
 #include "kiln/train/optim.h"
 #include "kiln/train/scheduler.h"
 #include "kiln/train/trainer.h"
+#include "timed_fit.h"
 #include "train_bench_support.h"
-#include "window_timer.h"
 
 namespace {
 
@@ -106,34 +106,16 @@ struct DataSettings {
 
 // kiln's side for one model: samples/s over the timed window.
 double kiln_samples_per_second(const std::string& model, const Args& args, DataSettings* settings) {
-  namespace fs = std::filesystem;
   kiln::config::Node cfg = kiln::bench::job_config(
       {"model=" + model, "data.val_fraction=0.0", "data.num_workers=" + std::to_string(args.num_workers)});
-  kiln::seed_everything(42);
-  auto network = kiln::instantiate_at<kiln::models::Network>(cfg, {"model"});
-  // Loss only, like the loop it is compared with: training accuracy would be
-  // extra work of the module, not overhead of the Trainer.
-  kiln::ClassificationOptions module_options;
-  module_options.metrics.clear();
-  kiln::ClassificationModule module(network, module_options);
   auto data = kiln::instantiate_at<kiln::data::DataModule>(cfg, {"data"});
   const auto* fashion = dynamic_cast<const kiln::data::FashionMnistDataModule*>(data.get());
   *settings = {fashion->options().batch_size, fashion->options().normalize ? fashion->options().mean : 0.0,
                fashion->options().normalize ? fashion->options().stddev : 1.0};
   data->setup();  // reading the files is not part of the timed window
 
-  fs::path run_dir = kiln::bench::temp_run_dir("kiln_parity_");
-  kiln::TrainerOptions options = kiln::trainer_options_schema().bind(*cfg.find("trainer"), {"trainer"});
-  options.max_steps = args.warmup + args.steps;
-  options.num_threads = args.threads;
   // Exactly the Trainer `kiln train` runs: loggers, checkpoints, the config's callbacks.
-  std::unique_ptr<kiln::Trainer> trainer_ptr = kiln::make_job_trainer(cfg, run_dir, options);
-  kiln::Trainer& trainer = *trainer_ptr;
-  auto timer = std::make_shared<kiln::bench::WindowTimer>(args.warmup, args.warmup + args.steps);
-  trainer.add_callback(timer);
-  trainer.fit(module, *data);
-  fs::remove_all(run_dir);
-  return timer->samples_per_second();
+  return kiln::bench::timed_job_fit(cfg, *data, args.warmup, args.steps, args.threads, "kiln_parity_");
 }
 
 // Python's side for every model, in one process: model -> samples/s.

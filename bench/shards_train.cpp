@@ -30,8 +30,8 @@
 #include "kiln/train/job.h"
 #include "kiln/train/trainer.h"
 #include "support/temp_dir.h"
+#include "timed_fit.h"
 #include "train_bench_support.h"
-#include "window_timer.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -83,25 +83,9 @@ double samples_per_second(const Args& args, const std::vector<std::string>& over
   std::vector<std::string> all = {"model=" + args.model};
   all.insert(all.end(), overrides.begin(), overrides.end());
   kiln::config::Node cfg = kiln::bench::job_config(all);
-  kiln::seed_everything(42);
-  auto network = kiln::instantiate_at<kiln::models::Network>(cfg, {"model"});
-  kiln::ClassificationOptions module_options;
-  module_options.metrics.clear();  // loss only, on both sides
-  kiln::ClassificationModule module(network, module_options);
   auto data = kiln::instantiate_at<kiln::data::DataModule>(cfg, {"data"});
   data->setup();  // decoding IDX / opening shard indexes is not part of the timed window
-
-  fs::path run_dir = kiln::bench::temp_run_dir("kiln_shards_bench_");
-  kiln::TrainerOptions options = kiln::trainer_options_schema().bind(*cfg.find("trainer"), {"trainer"});
-  options.max_steps = args.warmup + args.steps;
-  options.num_threads = args.threads;
-  options.limit_val_batches = 0;  // training throughput only
-  std::unique_ptr<kiln::Trainer> trainer = kiln::make_job_trainer(cfg, run_dir, options);
-  auto timer = std::make_shared<kiln::bench::WindowTimer>(args.warmup, args.warmup + args.steps);
-  trainer->add_callback(timer);
-  trainer->fit(module, *data);
-  fs::remove_all(run_dir);
-  return timer->samples_per_second();
+  return kiln::bench::timed_job_fit(cfg, *data, args.warmup, args.steps, args.threads, "kiln_shards_bench_");
 }
 
 }  // namespace
