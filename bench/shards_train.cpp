@@ -34,7 +34,6 @@
 #include "train_bench_support.h"
 
 namespace {
-namespace fs = std::filesystem;
 
 struct Args {
   int steps = 200;
