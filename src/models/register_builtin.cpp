@@ -1,4 +1,5 @@
 // Schemas and registrations of the model zoo.
+#include "kiln/models/gpt.h"
 #include "kiln/models/zoo.h"
 
 namespace kiln::models {
@@ -34,6 +35,20 @@ cfg::Schema<ResNetOptions> resnet_schema() {
   return s;
 }
 
+cfg::Schema<GptOptions> gpt_schema() {
+  cfg::Schema<GptOptions> s("gpt", {.doc = "GPT-2 decoder-only transformer over token ids (model/gpt2.yaml: 124M)"});
+  s.field("vocab_size", &GptOptions::vocab_size).doc("token ids 0..vocab_size-1 (256: byte-level tokens)").min(1);
+  s.field("block_size", &GptOptions::block_size).doc("longest context, in tokens").min(1);
+  s.field("n_layer", &GptOptions::n_layer).doc("transformer blocks").min(1);
+  s.field("n_head", &GptOptions::n_head).doc("attention heads per block").min(1);
+  s.field("n_embd", &GptOptions::n_embd).doc("width of the residual stream; a multiple of n_head").min(1);
+  s.field("dropout", &GptOptions::dropout)
+      .doc("dropout on embeddings, attention and residual branches")
+      .range(0.0, 1.0);
+  s.field("bias", &GptOptions::bias).doc("biases in Linear and LayerNorm layers (GPT-2: true)");
+  return s;
+}
+
 }  // namespace
 
 void register_builtin_models() {
@@ -42,6 +57,7 @@ void register_builtin_models() {
     models.add("mlp", mlp_schema(), make_mlp);
     models.add("cnn", cnn_schema(), make_cnn);
     models.add("resnet", resnet_schema(), make_resnet);
+    models.add("gpt", gpt_schema(), [](const GptOptions& o) -> std::shared_ptr<Network> { return make_gpt(o); });
     return true;
   }();
   (void)registered;

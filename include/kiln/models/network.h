@@ -22,7 +22,8 @@ class Network : public torch::nn::Module {
   virtual torch::Tensor forward(const torch::Tensor& input) = 0;
 };
 
-// Registers mlp, cnn and resnet with kiln::registry<Network>(); idempotent.
+// Registers mlp, cnn, resnet (zoo.h) and gpt (gpt.h) with
+// kiln::registry<Network>(); idempotent.
 // Called by the trainer: registrations inside a static library are dropped
 // by the linker unless something calls into it.
 void register_builtin_models();
