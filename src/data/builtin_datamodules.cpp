@@ -5,6 +5,7 @@
 #include "kiln/data/data_module.h"
 #include "kiln/data/fashion_mnist.h"
 #include "kiln/data/shards_datamodule.h"
+#include "kiln/data/token_windows.h"
 #include "kiln/registry/registry.h"
 
 namespace kiln::data {
@@ -18,6 +19,12 @@ void register_builtin_datamodules() {
     });
     kiln::registry<DataModule>().add("shards", shards_schema(),
                                      [](const ShardsOptions& o) { return std::make_shared<ShardsDataModule>(o); });
+    kiln::registry<DataModule>().add("tokens", token_windows_schema(), [](const TokenWindowsOptions& o) {
+      return std::make_shared<TokenWindowsDataModule>(o);
+    });
+    kiln::registry<DataModule>().add(
+        "synthetic_tokens", synthetic_tokens_schema(),
+        [](const SyntheticTokensOptions& o) { return std::make_shared<SyntheticTokensDataModule>(o); });
     return true;
   }();
   (void)registered;
