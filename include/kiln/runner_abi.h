@@ -10,16 +10,18 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "kiln/config/node.h"
 #include "kiln/track/logger.h"
+#include "kiln/train/sampling_options.h"
 
 namespace kiln {
 
-inline constexpr int kJobRunnerAbiVersion = 3;
+inline constexpr int kJobRunnerAbiVersion = 4;
 
 // A file the job's data came from, for the run manifest.
 struct JobDataFile {
@@ -35,6 +37,16 @@ struct JobSummary {
   std::vector<JobDataFile> data_files;  // what the data module read
 };
 
+// What `kiln generate` asks the runner to sample.
+struct GenerateRequest {
+  config::Node resolved;             // the run's resolved config (.kiln/resolved.yaml)
+  std::string checkpoint;            // a checkpoint directory of that run
+  std::string device;                // "cpu", "cuda", "cuda:1"
+  int num_threads = 0;               // intra-op threads; 0: LibTorch's default
+  std::vector<std::int64_t> prompt;  // token ids
+  SamplingOptions sampling;
+};
+
 struct JobRunner {
   int abi_version = kJobRunnerAbiVersion;
   // Checks every factory's parameters; throws config::ConfigError.
@@ -48,6 +60,9 @@ struct JobRunner {
   // configuration, intra-/inter-op threads, CUDA devices and versions when
   // present. Called after run (threads are set by then).
   std::string (*describe_runtime)() = nullptr;
+  // Samples from a trained GPT (kiln/train/generate.h), calling on_token with
+  // each new token id as it is chosen. Throws kiln::Error subclasses.
+  void (*generate)(const GenerateRequest& request, const std::function<void(std::int64_t)>& on_token) = nullptr;
 };
 
 // Makes `kiln train` use `runner` (linked into this binary) instead of

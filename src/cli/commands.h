@@ -26,6 +26,8 @@ int run_complete(const Args& args);
 int run_launch(const Args& args);
 // `kiln world`: prints the distributed world read from the environment.
 int run_world(const Args& args);
+// `kiln generate RUN --prompt TEXT`: samples from a trained GPT (generate_command.cpp).
+int run_generate(const Args& args);
 // `kiln ui`: serves the run dashboard until Ctrl-C (kiln_ui, docs/ui.md).
 int run_ui(const Args& args);
 

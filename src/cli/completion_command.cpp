@@ -50,7 +50,7 @@ _kiln() {
 if (( $+functions[compdef] )); then compdef _kiln kiln; fi
 )";
 
-const std::vector<std::string> kCommands = {"train",  "runs",  "reproduce",  "data",   "ui",
+const std::vector<std::string> kCommands = {"train",  "runs",  "reproduce",  "data",   "generate", "ui",
                                             "launch", "world", "completion", "--help", "--version"};
 const std::vector<std::string> kDataCommands = {"ls", "info", "fetch", "verify", "add", "pack", "tokenize"};
 const std::vector<std::string> kDataAddFlags = {"--from",  "--version",  "--format", "--description", "--license",

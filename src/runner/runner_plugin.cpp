@@ -1,5 +1,8 @@
 // libkiln_runner.so: the trainer behind the runner ABI (see runner_abi.h).
+#include <ATen/Parallel.h>
+
 #include "kiln/runner_abi.h"
+#include "kiln/train/generate.h"
 #include "kiln/train/job.h"
 
 namespace {
@@ -16,7 +19,13 @@ kiln::JobSummary run(const kiln::config::Node& resolved, const std::string& run_
 
 std::string describe_runtime() { return kiln::describe_torch_runtime(); }
 
-const kiln::JobRunner kRunner{kiln::kJobRunnerAbiVersion, validate, run, describe_runtime};
+void generate(const kiln::GenerateRequest& request, const std::function<void(std::int64_t)>& on_token) {
+  if (request.num_threads > 0) at::set_num_threads(request.num_threads);
+  auto gpt = kiln::load_trained_gpt(request.resolved, request.checkpoint, request.device);
+  kiln::generate(*gpt, request.prompt, request.sampling, on_token);
+}
+
+const kiln::JobRunner kRunner{kiln::kJobRunnerAbiVersion, validate, run, describe_runtime, generate};
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 #include "kiln/train/classification.h"
 
 #include "kiln/config/error.h"
+#include "kiln/train/language_model.h"
 
 namespace kiln {
 namespace {
@@ -70,6 +71,11 @@ void register_builtin_modules() {
         "classification", classification_schema(),
         [](const ClassificationOptions& o, std::shared_ptr<models::Network> network) -> std::shared_ptr<Module> {
           return std::make_shared<ClassificationModule>(std::move(network), o);
+        });
+    kiln::registry<Module>().add(
+        "language_model", language_model_schema(),
+        [](const LanguageModelOptions& o, std::shared_ptr<models::Network> network) -> std::shared_ptr<Module> {
+          return std::make_shared<LanguageModelModule>(std::move(network), o);
         });
     return true;
   }();

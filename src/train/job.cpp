@@ -184,7 +184,12 @@ JobResult run_training_job(const config::Node& resolved, const std::filesystem::
   result.steps = trainer.global_step();
   result.seconds = trainer.fit_seconds();
   result.samples_per_second = result.seconds > 0 ? static_cast<double>(trainer.samples_seen()) / result.seconds : 0;
-  trainer.test(module, *data);
+  // Data without a test split (a token file with only train and val parts)
+  // ends the job after fit, as Lightning's fit-only scripts do.
+  if (data->test_loader())
+    trainer.test(module, *data);
+  else if (dist::world_from_env().rank == 0)
+    std::cerr << "kiln: no test stage: the DataModule has no test data\n";
   result.metrics = trainer.callback_metrics();
   for (const data::DataFile& file : data->files()) result.data_files.emplace_back(file.path, file.size);
   return result;

@@ -62,8 +62,8 @@ class ClassificationModule : public Module {
   StageMetrics train_metrics_, val_metrics_, test_metrics_;
 };
 
-// Registers `classification` with kiln::registry<Module>(); idempotent and
-// thread-safe.
+// Registers `classification` and `language_model` (language_model.h) with
+// kiln::registry<Module>(); idempotent and thread-safe.
 void register_builtin_modules();
 
 }  // namespace kiln

@@ -50,7 +50,7 @@ void validate_training_job(const config::Node& resolved);
 std::unique_ptr<Trainer> make_job_trainer(const config::Node& resolved, const std::filesystem::path& run_dir,
                                           TrainerOptions options);
 
-// Seeds, builds, fits and tests; metrics go to run_dir/metrics.jsonl, the
+// Seeds, builds, fits and tests (when the data has a test split); metrics go to run_dir/metrics.jsonl, the
 // TensorBoard files and `extra_loggers` (not owned; they must outlive the
 // call), progress to stderr. Throws ConfigError (bad config), IoError
 // (files) or kiln::Error.
