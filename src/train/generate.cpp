@@ -120,7 +120,7 @@ std::shared_ptr<models::Gpt> load_trained_gpt(const config::Node& resolved, cons
     throw config::ConfigError({config::Diagnostic{"model._target_", target ? target->source() : resolved.source(),
                                                   "kiln generate samples from a gpt model; this run's model is '" +
                                                       (target ? target->scalar_text() : std::string("?")) + "'",
-                                                  "train one with +experiment=gpt_tiny (docs/language-models.md)"}});
+                                                  "train one with +recipe=gpt_tiny (docs/language-models.md)"}});
   }
   train::Checkpoint saved = train::load_checkpoint(checkpoint);
   const train::TensorMap& tensors = saved.tensors("model");

@@ -21,6 +21,7 @@
 #include "kiln/train/checkpoint.h"
 #include "kiln/train/classification.h"
 #include "kiln/train/losses.h"
+#include "kiln/train/malloc_tuning.h"
 #include "kiln/train/metrics.h"
 #include "kiln/train/module_kind.h"
 #include "kiln/train/optim.h"
@@ -122,6 +123,7 @@ void validate_training_job(const config::Node& resolved) {
 std::unique_ptr<Trainer> make_job_trainer(const config::Node& resolved, const std::filesystem::path& run_dir,
                                           TrainerOptions options) {
   register_builtin_factories();
+  train::keep_freed_memory_for_reuse();
   auto optimizer = partial<torch::optim::Optimizer>(subtree(resolved, "optimizer"), {"optimizer"});
   auto trainer = std::make_unique<Trainer>(options);
   trainer->set_checkpoint_root(run_dir / "checkpoints");

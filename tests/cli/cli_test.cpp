@@ -261,7 +261,7 @@ TEST_F(Cli, TypoInAKeyIsExitCode2WithDidYouMean) {
 TEST_F(Cli, UnknownGroupOptionListsOptions) {
   Result r = kiln({"train", "model=cnnn"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("available options: cnn, mlp, resnet"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("available options: cnn, gpt2, gpt_tiny, mlp, resnet"), std::string::npos) << r.err;
 }
 
 TEST_F(Cli, SweepWithoutMultirunIsAmbiguous) {
@@ -271,7 +271,7 @@ TEST_F(Cli, SweepWithoutMultirunIsAmbiguous) {
 }
 
 TEST_F(Cli, MultirunDryRunListsTheCartesianProduct) {
-  Result r = kiln({"train", "-m", "--dry-run", "seed=1,2", "model=glob(*,exclude=res*)"});
+  Result r = kiln({"train", "-m", "--dry-run", "seed=1,2", "model=glob(*,exclude=[res*,gpt*])"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
             "Multirun: 4 jobs\n#0 : seed=1 model=cnn\n#1 : seed=1 model=mlp\n#2 : seed=2 model=cnn\n"
@@ -302,7 +302,7 @@ TEST_F(Cli, ConfigDirAndConfigName) {
 TEST_F(Cli, TrainHelpListsGroupsAndParametersWithCurrentValues) {
   Result r = kiln({"train", "--help", "trainer.max_epochs=5"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("model: cnn, mlp, resnet"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("model: cnn, gpt2, gpt_tiny, mlp, resnet"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("trainer.max_epochs"), std::string::npos) << r.out;
 }
 
@@ -310,7 +310,8 @@ TEST_F(Cli, CompletionCandidates) {
   EXPECT_EQ(kiln({"__complete", "tr"}).out, "train\n");
   EXPECT_EQ(kiln({"__complete", "la"}).out, "launch\n");
   EXPECT_EQ(kiln({"__complete", "r"}).out, "runs\nreproduce\n");
-  EXPECT_EQ(kiln({"__complete", "train", "model="}).out, "model=cnn\nmodel=mlp\nmodel=resnet\n");
+  EXPECT_EQ(kiln({"__complete", "train", "model="}).out,
+            "model=cnn\nmodel=gpt2\nmodel=gpt_tiny\nmodel=mlp\nmodel=resnet\n");
   EXPECT_EQ(kiln({"__complete", "train", "optimizer.l"}).out, "optimizer.lr=\n");
   EXPECT_EQ(kiln({"__complete", "train", "optimizer=sgd", "optimizer.mom"}).out, "optimizer.momentum=\n");
   EXPECT_EQ(kiln({"__complete", "train", "--res"}).out, "--resolve\n");

@@ -1,5 +1,5 @@
 // The language-model workflow through the real binary: kiln data tokenize,
-// kiln train +experiment=gpt_tiny (the loss falls), kiln generate from the
+// kiln train +recipe=gpt_tiny (the loss falls), kiln generate from the
 // run (deterministic per seed, streamed), the bf16 CPU path, and errors.
 #include <gtest/gtest.h>
 
@@ -25,7 +25,7 @@ class LanguageModelWorkflow : public ::testing::Test {
       if (entry.path().extension() == ".md") docs += " " + shell_quote(entry.path().string());
     tokenize_ = new kiln::testing::CommandResult(kiln("data tokenize" + docs + " --out corpus.bin"));
     train_ = new kiln::testing::CommandResult(
-        kiln("train +experiment=gpt_tiny data.train_file=corpus.bin data.batch_size=16 trainer.max_steps=60 "
+        kiln("train +recipe=gpt_tiny data.train_file=corpus.bin data.batch_size=16 trainer.max_steps=60 "
              "trainer.num_threads=1 scheduler.warmup_steps=5 trainer.log_every_n_steps=10 "
              "trainer.limit_val_batches=2 trainer.val_check_interval=30"));
     for (const auto& run : fs::directory_iterator(dir_->path() / "runs" / "gpt_tiny")) run_dir_ = run.path();
@@ -94,7 +94,7 @@ TEST_F(LanguageModelWorkflow, GenerateIsDeterministicForASeedAndStreamsThePrompt
 TEST_F(LanguageModelWorkflow, Bf16MixedTrainsTheGptOnTheCpu) {
   ASSERT_EQ(tokenize_->exit_code, 0) << tokenize_->err;
   auto r = kiln(
-      "train +experiment=gpt_tiny data.train_file=corpus.bin trainer.precision=bf16-mixed trainer.max_steps=4 "
+      "train +recipe=gpt_tiny data.train_file=corpus.bin trainer.precision=bf16-mixed trainer.max_steps=4 "
       "trainer.limit_val_batches=1 trainer.num_sanity_val_steps=0 trainer.num_threads=1 run.root=bf16 "
       "trainer.log_every_n_steps=2");
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -185,7 +185,7 @@ TEST(ComposeSearchPath, ProjectDirectoriesShadowShippedConfigs) {
   EXPECT_TRUE(search_path.has_group("scheduler"));  // only shipped
   ComposeResult r = Composer(search_path).compose("train", {});
   EXPECT_EQ(select(r.config, {"seed"})->as_int(), 1);  // the fixture's train.yaml wins
-  EXPECT_EQ(search_path.options("model"), (std::vector<std::string>{"cnn", "mlp", "resnet"}));
+  EXPECT_EQ(search_path.options("model"), (std::vector<std::string>{"cnn", "gpt2", "gpt_tiny", "mlp", "resnet"}));
 }
 
 TEST(ComposeShipped, DefaultExperimentComposesFromTheEmbeddedConfigs) {

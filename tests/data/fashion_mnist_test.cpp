@@ -285,7 +285,7 @@ TEST(FashionMnistRegistry, UnknownTargetAndBadValuesAreConfigErrors) {
   } catch (const config::ConfigError& e) {
     EXPECT_EQ(std::string(e.what()),
               "test.yaml:2:13: error: data._target_: unknown datamodule 'fashion_mnst' (expected one of: "
-              "fashion_mnist, shards)\n  hint: did you mean 'fashion_mnist'?");
+              "fashion_mnist, shards, synthetic_tokens, tokens)\n  hint: did you mean 'fashion_mnist'?");
   }
   // val_fraction 1.0 passes the schema's range but leaves nothing to train on.
   try {
