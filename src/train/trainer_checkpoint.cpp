@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <sstream>
+#include <vector>
 
 #include "kiln/dist/zero.h"
 #include "kiln/error.h"
@@ -43,6 +45,33 @@ track::JsonValue zero_parameter_layout(Module& module, const dist::ZeroOptimizer
     entry.set("offset", track::JsonValue::number(zero.gradient_sync().flat_offset(index++)));
     entry.set("numel", track::JsonValue::number(item.value().numel()));
     out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+// Each trainable parameter of `module` with its offset in the flat space
+// zero.json's "parameters" records, matched by name.
+std::vector<dist::FlatPlacement> zero_placements(const track::JsonValue& layout, Module& module,
+                                                 const std::filesystem::path& dir) {
+  const track::JsonValue* entries = layout.find("parameters");
+  if (!entries || !entries->is_array())
+    throw IoError("checkpoint '" + dir.string() +
+                  "': zero.json has no parameter layout (written before kiln 0.7.0); resume it with strategy=zero1 "
+                  "or zero2");
+  std::map<std::string, std::int64_t> offsets;
+  for (const track::JsonValue& entry : entries->items()) {
+    const track::JsonValue* name = entry.find("name");
+    const track::JsonValue* offset = entry.find("offset");
+    if (name && name->is_string() && offset && offset->as_int64()) offsets[name->text()] = *offset->as_int64();
+  }
+  std::vector<dist::FlatPlacement> out;
+  for (const auto& item : module.named_parameters()) {
+    if (!item.value().requires_grad()) continue;
+    auto it = offsets.find(item.key());
+    if (it == offsets.end())
+      throw IoError("checkpoint '" + dir.string() + "': zero.json places no parameter '" + item.key() +
+                    "' (another model?)");
+    out.push_back(dist::FlatPlacement{item.value(), it->second});
   }
   return out;
 }
@@ -162,28 +191,43 @@ bool Trainer::remove_checkpoint(const std::string& name) {
 void Trainer::restore_optimizer(const train::Checkpoint& checkpoint, torch::optim::Optimizer& opt) {
   const std::string dir = checkpoint.dir().string();
   if (!checkpoint.has_text("zero.json")) {
-    if (zero_)
-      throw IoError("checkpoint '" + dir +
-                    "' was written without ZeRO (one optimizer.pt), and this run's strategy is " + options_.strategy +
-                    "; resume it with strategy=ddp or on one process");
     std::istringstream optimizer_bytes(checkpoint.text("optimizer.pt"));
-    torch::load(opt, optimizer_bytes);
+    if (!zero_) {
+      torch::load(opt, optimizer_bytes);
+      return;
+    }
+    // Written without ZeRO: the archive loads into an optimizer of the run's
+    // kind over stand-ins of every parameter (the order it was built with),
+    // whose states this rank's shard then takes its slice of.
+    std::vector<torch::Tensor> stand_ins, trainable;
+    for (const torch::Tensor& p : module_->parameters()) {
+      stand_ins.push_back(torch::zeros_like(p).requires_grad_(true));
+      if (p.requires_grad()) trainable.push_back(stand_ins.back());
+    }
+    std::shared_ptr<torch::optim::Optimizer> whole = optimizer_factory_(stand_ins);
+    torch::load(*whole, optimizer_bytes);
+    zero_->load_whole_optimizer_state(*whole, trainable);
     return;
   }
   track::JsonValue layout = track::parse_json(checkpoint.text("zero.json"));
   const std::int64_t ranks = required_int(layout, "world_size", checkpoint.dir());
   const std::int64_t flat_numel = required_int(layout, "flat_numel", checkpoint.dir());
   const std::int64_t shard_numel = required_int(layout, "shard_numel", checkpoint.dir());
-  if (!zero_)
-    throw IoError("checkpoint '" + dir + "' holds ZeRO optimizer shards of " + std::to_string(ranks) +
-                  " ranks, and this run's strategy is " + options_.strategy +
-                  "; resume it with strategy=zero1 or zero2 (on any number of ranks)");
-  if (flat_numel != zero_->flat_numel())
-    throw IoError("checkpoint '" + dir + "': its optimizer shards cover " + std::to_string(flat_numel) +
-                  " parameters, this model has " + std::to_string(zero_->flat_numel()) + " (another model?)");
   std::vector<std::string> shards;
   for (std::int64_t r = 0; r < ranks; ++r)
     shards.push_back(checkpoint.text("optimizer.rank" + std::to_string(r) + ".pt"));
+  if (!zero_) {
+    if (!optimizer_factory_)
+      throw IoError("checkpoint '" + dir +
+                    "' holds ZeRO optimizer shards, which only an optimizer from the config (optimizer:) can read; "
+                    "resume it with strategy=zero1 or zero2");
+    dist::load_zero_shards_into_whole(opt, zero_placements(layout, *module_, checkpoint.dir()), shards, shard_numel,
+                                      optimizer_factory_);
+    return;
+  }
+  if (flat_numel != zero_->flat_numel())
+    throw IoError("checkpoint '" + dir + "': its optimizer shards cover " + std::to_string(flat_numel) +
+                  " parameters, this model has " + std::to_string(zero_->flat_numel()) + " (another model?)");
   zero_->load_optimizer_states(shards, shard_numel);
 }
 

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -45,7 +46,8 @@ struct Plan {
   std::size_t bucket_bytes = 25u << 20;
   bool clip = false;
   fs::path out;
-  fs::path resume_dir;  // optimizer.rank<R>.pt + shard_numel of an earlier run
+  fs::path resume_dir;        // optimizer.rank<R>.pt + shard_numel of an earlier run
+  bool resume_whole = false;  // resume_dir holds optimizer.pt of a run without ZeRO instead
   std::int64_t global_batch() const { return kGlobalBatch; }
 };
 
@@ -75,10 +77,20 @@ void train_rank(int rank, int port, const Plan& plan) {
       p.copy_(weights.narrow(0, at, p.numel()).view(p.sizes()));
       at += p.numel();
     }
-    std::vector<std::string> shards;
-    for (int r = 0; fs::exists(plan.resume_dir / ("optimizer.rank" + std::to_string(r) + ".pt")); ++r)
-      shards.push_back(read_text(plan.resume_dir / ("optimizer.rank" + std::to_string(r) + ".pt")));
-    zero.load_optimizer_states(shards, std::stoll(read_text(plan.resume_dir / "shard_numel")));
+    if (plan.resume_whole) {
+      // The optimizer archive of one process: loaded into an AdamW over
+      // stand-ins of the parameters, then sliced into this rank's shard.
+      std::vector<torch::Tensor> stand_ins;
+      for (auto& p : model->parameters()) stand_ins.push_back(torch::zeros_like(p).requires_grad_(true));
+      auto whole = adamw(stand_ins);
+      torch::load(*whole, (plan.resume_dir / "optimizer.pt").string());
+      zero.load_whole_optimizer_state(*whole, stand_ins);
+    } else {
+      std::vector<std::string> shards;
+      for (int r = 0; fs::exists(plan.resume_dir / ("optimizer.rank" + std::to_string(r) + ".pt")); ++r)
+        shards.push_back(read_text(plan.resume_dir / ("optimizer.rank" + std::to_string(r) + ".pt")));
+      zero.load_optimizer_states(shards, std::stoll(read_text(plan.resume_dir / "shard_numel")));
+    }
   }
   const std::int64_t per_rank = plan.global_batch() / plan.world_size;
   auto [x, y] = test_support::regression_data(kGlobalBatch * kMaxSteps);
@@ -98,7 +110,13 @@ void train_rank(int rank, int port, const Plan& plan) {
   std::vector<std::string> states = zero.gather_optimizer_states();
   for (std::size_t r = 0; r < states.size(); ++r)
     write_text(plan.out / ("optimizer.rank" + std::to_string(r) + ".pt"), states[r]);
-  if (rank == 0) write_text(plan.out / "shard_numel", std::to_string(zero.shard_numel()));
+  if (rank == 0) {
+    write_text(plan.out / "shard_numel", std::to_string(zero.shard_numel()));
+    std::string offsets;
+    for (std::size_t i = 0; i < zero.gradient_sync().parameters().size(); ++i)
+      offsets += std::to_string(zero.gradient_sync().flat_offset(i)) + " ";
+    write_text(plan.out / "offsets", offsets);
+  }
   std::FILE* f = std::fopen((plan.out / ("bytes" + tag)).c_str(), "w");
   std::fprintf(f, "%lld %lld %lld %zu %zu %lld\n", static_cast<long long>(after_sync.parameters),
                static_cast<long long>(after_sync.gradients), static_cast<long long>(after_sync.optimizer),
@@ -114,12 +132,18 @@ void run(const Plan& plan) {
     ASSERT_EQ(codes[static_cast<std::size_t>(rank)], 0) << "rank " << rank;
 }
 
-// One process, the whole global batch, plain AdamW over the module.
-torch::Tensor train_alone(int steps, bool clip) {
+// One process, the whole global batch, plain AdamW over the module: steps
+// [first_step, first_step + steps), by default from the start; `prepare`
+// may load weights and optimizer state first; `save_to` keeps the weights
+// and optimizer archive at the end.
+torch::Tensor train_alone(int steps, bool clip, int first_step = 0,
+                          const std::function<void(torch::nn::Module&, torch::optim::Optimizer&)>& prepare = {},
+                          const fs::path& save_to = {}) {
   auto model = make_model(1000);
   auto optimizer = adamw(model->parameters());
+  if (prepare) prepare(*model, *optimizer);
   auto [x, y] = test_support::regression_data(kGlobalBatch * kMaxSteps);
-  for (int step = 0; step < steps; ++step) {
+  for (int step = first_step; step < first_step + steps; ++step) {
     optimizer->zero_grad();
     torch::mse_loss(model->forward(x.narrow(0, step * kGlobalBatch, kGlobalBatch)),
                     y.narrow(0, step * kGlobalBatch, kGlobalBatch))
@@ -127,7 +151,20 @@ torch::Tensor train_alone(int steps, bool clip) {
     if (clip) torch::nn::utils::clip_grad_norm_(model->parameters(), kClipNorm);
     optimizer->step();
   }
+  if (!save_to.empty()) {
+    torch::save(flat_parameters(*model), (save_to / "weights.pt").string());
+    torch::save(*optimizer, (save_to / "optimizer.pt").string());
+  }
   return flat_parameters(*model);
+}
+
+void load_flat_weights(torch::nn::Module& model, const torch::Tensor& weights) {
+  torch::NoGradGuard no_grad;
+  std::int64_t at = 0;
+  for (auto& p : model.parameters()) {
+    p.copy_(weights.narrow(0, at, p.numel()).view(p.sizes()));
+    at += p.numel();
+  }
 }
 
 torch::Tensor load_tensor(const fs::path& path) {
@@ -212,6 +249,49 @@ TEST(Zero, OptimizerShardsSavedOnTwoRanksResumeOnFour) {
       .world_size = 4, .stage = 2, .steps = 10, .first_step = 10, .out = second.path(), .resume_dir = first.path()};
   run(four);
   expect_matches_one_process(four, 20);
+}
+
+// Steps 0-9 under ZeRO-2 on 2 ranks, steps 10-19 in one process without
+// ZeRO from the shards (cut per parameter at the recorded offsets): the same
+// parameters as 20 steps in one process.
+TEST(Zero, OptimizerShardsResumeWithoutZero) {
+  testing::TempDir first;
+  run(Plan{.world_size = 2, .stage = 2, .steps = 10, .out = first.path()});
+  std::vector<std::string> shards{read_text(first.path() / "optimizer.rank0.pt"),
+                                  read_text(first.path() / "optimizer.rank1.pt")};
+  std::istringstream offsets(read_text(first.path() / "offsets"));
+  torch::Tensor resumed = train_alone(10, false, 10, [&](torch::nn::Module& model, torch::optim::Optimizer& opt) {
+    load_flat_weights(model, load_tensor(first.path() / "weights0.pt"));
+    std::vector<FlatPlacement> placements;
+    for (auto& p : model.parameters()) {
+      std::int64_t offset = 0;
+      offsets >> offset;
+      placements.push_back({p, offset});
+    }
+    load_zero_shards_into_whole(opt, placements, shards, std::stoll(read_text(first.path() / "shard_numel")), adamw);
+  });
+  EXPECT_LT((resumed - train_alone(20, false)).abs().max().item<double>(), 2e-5);
+  // Without the optimizer state the moments start again: a visibly other result.
+  torch::Tensor cold = train_alone(10, false, 10, [&](torch::nn::Module& model, torch::optim::Optimizer&) {
+    load_flat_weights(model, load_tensor(first.path() / "weights0.pt"));
+  });
+  EXPECT_GT((cold - train_alone(20, false)).abs().max().item<double>(), 1e-3);
+}
+
+// Steps 0-9 in one process without ZeRO, steps 10-19 under ZeRO-1 on 2 ranks
+// from its optimizer archive: the same parameters as 20 steps in one process.
+TEST(Zero, AnOptimizerWithoutZeroResumesSharded) {
+  testing::TempDir first, second;
+  train_alone(10, false, 0, {}, first.path());
+  Plan two{.world_size = 2,
+           .stage = 1,
+           .steps = 10,
+           .first_step = 10,
+           .out = second.path(),
+           .resume_dir = first.path(),
+           .resume_whole = true};
+  run(two);
+  expect_matches_one_process(two, 20);
 }
 
 TEST(Zero, StageThreeIsRefusedByName) {

@@ -109,6 +109,13 @@ class ZeroOptimizer {
   // slice (SGD, Adam and AdamW; others throw kiln::Error saying so).
   void load_optimizer_states(const std::vector<std::string>& shards, std::int64_t shard_numel_then);
 
+  // Restores this rank's shard from the optimizer of a run without ZeRO
+  // (one process or DDP): `whole` is of the run's kind and steps `params`,
+  // stand-ins of the trainable parameters in module order (this optimizer's
+  // order); their states are laid into the flat space and this rank keeps
+  // its slice. SGD, Adam and AdamW; others throw kiln::Error. Throws when the
+  // parameters' count or sizes differ from this model's.
+  void load_whole_optimizer_state(torch::optim::Optimizer& whole, const std::vector<torch::Tensor>& params);
   // Bytes this rank's last all_gather_parameters handed to the collective.
   std::size_t bytes_gathered() const { return bytes_gathered_; }
   ModelStateBytes model_state_bytes() const;
@@ -126,6 +133,23 @@ class ZeroOptimizer {
   std::shared_ptr<torch::optim::Optimizer> optimizer_;
   std::size_t bytes_gathered_ = 0;
 };
+
+// A parameter of a run without ZeRO and where its elements lay in the flat
+// space of a ZeRO run (zero.json's "parameters" offsets).
+struct FlatPlacement {
+  torch::Tensor parameter;
+  std::int64_t offset = 0;
+};
+
+// Restores `optimizer`, a run's without ZeRO over whole parameters, from the
+// optimizer shards a ZeRO run of shards.size() ranks saved (shards of
+// `shard_numel` elements): each placed parameter's state is cut out of the
+// flat space at its offset. `factory` builds optimizers of the saving run's
+// kind, to read the archives. SGD, Adam and AdamW; others, and placements
+// outside the flat space, throw kiln::Error.
+void load_zero_shards_into_whole(torch::optim::Optimizer& optimizer, const std::vector<FlatPlacement>& placements,
+                                 const std::vector<std::string>& shards, std::int64_t shard_numel,
+                                 const ZeroOptimizer::Factory& factory);
 
 // The model-state bytes of a module trained without ZeRO (the baseline of
 // the memory table): its parameters, their .grad and `optimizer`'s state.
