@@ -21,7 +21,7 @@
 
 namespace kiln {
 
-inline constexpr int kJobRunnerAbiVersion = 4;
+inline constexpr int kJobRunnerAbiVersion = 5;
 
 // A file the job's data came from, for the run manifest.
 struct JobDataFile {
@@ -63,6 +63,9 @@ struct JobRunner {
   // Samples from a trained GPT (kiln/train/generate.h), calling on_token with
   // each new token id as it is chosen. Throws kiln::Error subclasses.
   void (*generate)(const GenerateRequest& request, const std::function<void(std::int64_t)>& on_token) = nullptr;
+  // Writes checkpoint `checkpoint` of the run whose resolved config is
+  // `resolved` as one .safetensors file at `out` (kiln/train/consolidate.h).
+  void (*consolidate)(const config::Node& resolved, const std::string& checkpoint, const std::string& out) = nullptr;
 };
 
 // Makes `kiln train` use `runner` (linked into this binary) instead of

@@ -23,6 +23,7 @@ commands:
   reproduce    re-run a recorded run and check it comes out the same (kiln reproduce --help)
   data         datasets: ls, info, fetch, verify, add, pack, tokenize (kiln data --help)
   generate     sample text from a trained GPT (kiln generate --help)
+  checkpoint   consolidate a checkpoint (ZeRO shards too) into one .safetensors (kiln checkpoint --help)
   completion   print a shell completion script: kiln completion bash|zsh
   ui           serve the run dashboard in the browser (kiln ui --help)
   launch       start the workers of a distributed job, torchrun-style (kiln launch --help)
@@ -53,12 +54,13 @@ int dispatch(const cli::Args& args) {
   if (args[0] == "completion") return cli::run_completion(rest);
   if (args[0] == "ui") return cli::run_ui(rest);
   if (args[0] == "generate") return cli::run_generate(rest);
+  if (args[0] == "checkpoint") return cli::run_checkpoint(rest);
   if (args[0] == "launch") return cli::run_launch(rest);
   if (args[0] == "world") return cli::run_world(rest);
   if (args[0] == "__complete") return cli::run_complete(rest);
-  throw UsageError(
-      "unknown command '" + args[0] +
-      "'; the commands are train, runs, reproduce, data, generate, ui, launch, world and completion (see kiln --help)");
+  throw UsageError("unknown command '" + args[0] +
+                   "'; the commands are train, runs, reproduce, data, generate, checkpoint, ui, launch, world and "
+                   "completion (see kiln --help)");
 }
 
 }  // namespace

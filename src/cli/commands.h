@@ -28,6 +28,8 @@ int run_launch(const Args& args);
 int run_world(const Args& args);
 // `kiln generate RUN --prompt TEXT`: samples from a trained GPT (generate_command.cpp).
 int run_generate(const Args& args);
+// `kiln checkpoint consolidate RUN --out F`: one .safetensors (checkpoint_command.cpp).
+int run_checkpoint(const Args& args);
 // `kiln ui`: serves the run dashboard until Ctrl-C (kiln_ui, docs/ui.md).
 int run_ui(const Args& args);
 

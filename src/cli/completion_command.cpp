@@ -50,8 +50,8 @@ _kiln() {
 if (( $+functions[compdef] )); then compdef _kiln kiln; fi
 )";
 
-const std::vector<std::string> kCommands = {"train",  "runs",  "reproduce",  "data",   "generate", "ui",
-                                            "launch", "world", "completion", "--help", "--version"};
+const std::vector<std::string> kCommands = {"train", "runs",   "reproduce", "data",       "generate", "checkpoint",
+                                            "ui",    "launch", "world",     "completion", "--help",   "--version"};
 const std::vector<std::string> kDataCommands = {"ls", "info", "fetch", "verify", "add", "pack", "tokenize"};
 const std::vector<std::string> kDataAddFlags = {"--from",  "--version",  "--format", "--description", "--license",
                                                 "--files", "--endpoint", "--region", "--catalog"};

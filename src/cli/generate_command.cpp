@@ -13,11 +13,10 @@
 #include "kiln/data/tokenizer.h"
 #include "kiln/error.h"
 #include "kiln/track/env.h"
+#include "run_locator.h"
 
 namespace kiln::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr const char* kGenerateUsage =
     R"(usage: kiln generate RUN_OR_CKPT [--prompt TEXT | --prompt-file FILE] [options]
@@ -52,20 +51,6 @@ T parse_number(const std::string& flag, const std::string& text) {
   if (ec != std::errc() || ptr != end || text.empty())
     throw UsageError("kiln generate: " + flag + " takes a number, found '" + text + "'");
   return value;
-}
-
-// The run directory and the checkpoint (or checkpoint root) `where` names.
-std::pair<fs::path, fs::path> locate_run(const fs::path& where) {
-  Env& env = Env::Default();
-  auto is_run = [&](const fs::path& dir) { return env.exists(dir / ".kiln" / "resolved.yaml"); };
-  if (is_run(where)) return {where, where / "checkpoints"};
-  if (where.filename() == "checkpoints" && is_run(where.parent_path())) return {where.parent_path(), where};
-  const fs::path parent = where.parent_path();
-  if (parent.filename() == "checkpoints" && is_run(parent.parent_path())) return {parent.parent_path(), where};
-  if (!env.exists(where)) throw Error("kiln generate: '" + where.string() + "' does not exist");
-  throw Error("kiln generate: '" + where.string() +
-              "' is not a run directory (one holding .kiln/resolved.yaml), its checkpoints/ directory or a "
-              "checkpoint in it");
 }
 
 // Prints text as tokens arrive: pieces decode independently with the byte
@@ -139,7 +124,7 @@ int run_generate(const Args& args) {
   const std::string text = prompt.value_or("\n");
   if (text.empty()) throw UsageError("kiln generate: the prompt is empty (give at least one character)");
 
-  const auto [run_dir, checkpoint] = locate_run(*target);
+  const auto [run_dir, checkpoint] = locate_run_checkpoint(*target, "kiln generate");
   request.resolved = config::load_yaml_file((run_dir / ".kiln" / "resolved.yaml").string()).root;
   request.checkpoint = checkpoint.string();
   const std::unique_ptr<data::Tokenizer> tokenizer = data::make_tokenizer(tokenizer_spec);

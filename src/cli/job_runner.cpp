@@ -35,7 +35,7 @@ const JobRunner& load() {
   auto entry = reinterpret_cast<Entry>(dlsym(handle, "kiln_job_runner"));
   const JobRunner* runner = entry ? entry() : nullptr;
   if (!runner || runner->abi_version != kJobRunnerAbiVersion || !runner->validate || !runner->run ||
-      !runner->describe_runtime)
+      !runner->describe_runtime || !runner->generate || !runner->consolidate)
     throw Error("the trainer library '" + path + "' is from another build of kiln; rebuild the `kiln` target");
   return *runner;
 }

@@ -2,6 +2,7 @@
 #include <ATen/Parallel.h>
 
 #include "kiln/runner_abi.h"
+#include "kiln/train/consolidate.h"
 #include "kiln/train/generate.h"
 #include "kiln/train/job.h"
 
@@ -25,7 +26,11 @@ void generate(const kiln::GenerateRequest& request, const std::function<void(std
   kiln::generate(*gpt, request.prompt, request.sampling, on_token);
 }
 
-const kiln::JobRunner kRunner{kiln::kJobRunnerAbiVersion, validate, run, describe_runtime, generate};
+void consolidate(const kiln::config::Node& resolved, const std::string& checkpoint, const std::string& out) {
+  kiln::train::consolidate_checkpoint(resolved, checkpoint, out);
+}
+
+const kiln::JobRunner kRunner{kiln::kJobRunnerAbiVersion, validate, run, describe_runtime, generate, consolidate};
 
 }  // namespace
 

@@ -89,6 +89,12 @@ std::uint64_t seed_of(const config::Node& root) {
 
 }  // namespace
 
+std::shared_ptr<Module> make_job_module(const config::Node& resolved) {
+  register_builtin_factories();
+  subtree(resolved, "model");
+  return build_module(resolved, instantiate_at<models::Network>(resolved, {"model"}));
+}
+
 void register_builtin_factories() {
   models::register_builtin_models();
   data::register_builtin_datamodules();
@@ -155,9 +161,7 @@ JobResult run_training_job(const config::Node& resolved, const std::filesystem::
                            const std::vector<Logger*>& extra_loggers) {
   register_builtin_factories();
   seed_everything(seed_of(resolved));
-  subtree(resolved, "model");
-  std::shared_ptr<models::Network> network = instantiate_at<models::Network>(resolved, {"model"});
-  std::shared_ptr<Module> module_ptr = build_module(resolved, network);
+  std::shared_ptr<Module> module_ptr = make_job_module(resolved);
   Module& module = *module_ptr;
   subtree(resolved, "data");
   std::shared_ptr<data::DataModule> data = instantiate_at<data::DataModule>(resolved, {"data"});

@@ -22,6 +22,7 @@
 #include "kiln/train/model_checkpoint.h"
 #include "kiln/train/rng_state.h"
 #include "kiln/train/trainer.h"
+#include "zero_checkpoint.h"
 
 namespace kiln {
 namespace {
@@ -35,46 +36,6 @@ train::TensorMap module_tensors(Module& module) {
 
 // Where each trainable parameter lies in ZeRO's flat space, by module path,
 // so the shards can be read without kiln (docs/formats.md).
-track::JsonValue zero_parameter_layout(Module& module, const dist::ZeroOptimizer& zero) {
-  track::JsonValue out = track::JsonValue::array();
-  std::size_t index = 0;  // GradientSync::parameters() are the trainable ones, in module order
-  for (const auto& item : module.named_parameters()) {
-    if (!item.value().requires_grad()) continue;
-    track::JsonValue entry = track::JsonValue::object();
-    entry.set("name", track::JsonValue::string(item.key()));
-    entry.set("offset", track::JsonValue::number(zero.gradient_sync().flat_offset(index++)));
-    entry.set("numel", track::JsonValue::number(item.value().numel()));
-    out.push_back(std::move(entry));
-  }
-  return out;
-}
-
-// Each trainable parameter of `module` with its offset in the flat space
-// zero.json's "parameters" records, matched by name.
-std::vector<dist::FlatPlacement> zero_placements(const track::JsonValue& layout, Module& module,
-                                                 const std::filesystem::path& dir) {
-  const track::JsonValue* entries = layout.find("parameters");
-  if (!entries || !entries->is_array())
-    throw IoError("checkpoint '" + dir.string() +
-                  "': zero.json has no parameter layout (written before kiln 0.7.0); resume it with strategy=zero1 "
-                  "or zero2");
-  std::map<std::string, std::int64_t> offsets;
-  for (const track::JsonValue& entry : entries->items()) {
-    const track::JsonValue* name = entry.find("name");
-    const track::JsonValue* offset = entry.find("offset");
-    if (name && name->is_string() && offset && offset->as_int64()) offsets[name->text()] = *offset->as_int64();
-  }
-  std::vector<dist::FlatPlacement> out;
-  for (const auto& item : module.named_parameters()) {
-    if (!item.value().requires_grad()) continue;
-    auto it = offsets.find(item.key());
-    if (it == offsets.end())
-      throw IoError("checkpoint '" + dir.string() + "': zero.json places no parameter '" + item.key() +
-                    "' (another model?)");
-    out.push_back(dist::FlatPlacement{item.value(), it->second});
-  }
-  return out;
-}
 
 std::int64_t required_int(const track::JsonValue& state, const char* key, const std::filesystem::path& dir) {
   const track::JsonValue* value = state.find(key);
@@ -156,7 +117,7 @@ std::filesystem::path Trainer::save_checkpoint(const std::string& name) {
     layout.set("world_size", track::JsonValue::number(zero_->world_size()));
     layout.set("flat_numel", track::JsonValue::number(zero_->flat_numel()));
     layout.set("shard_numel", track::JsonValue::number(zero_->shard_numel()));
-    layout.set("parameters", zero_parameter_layout(*module_, *zero_));
+    layout.set("parameters", train::zero_parameter_layout(train::named_trainable_parameters(*module_), *zero_));
     writer.add_text("zero.json", track::to_json(layout, 2));
     for (std::size_t r = 0; r < optimizer_shards.size(); ++r)
       writer.add_text("optimizer.rank" + std::to_string(r) + ".pt", optimizer_shards[r]);
@@ -221,8 +182,9 @@ void Trainer::restore_optimizer(const train::Checkpoint& checkpoint, torch::opti
       throw IoError("checkpoint '" + dir +
                     "' holds ZeRO optimizer shards, which only an optimizer from the config (optimizer:) can read; "
                     "resume it with strategy=zero1 or zero2");
-    dist::load_zero_shards_into_whole(opt, zero_placements(layout, *module_, checkpoint.dir()), shards, shard_numel,
-                                      optimizer_factory_);
+    dist::load_zero_shards_into_whole(
+        opt, train::zero_placements(layout, train::named_trainable_parameters(*module_), checkpoint.dir()), shards,
+        shard_numel, optimizer_factory_);
     return;
   }
   if (flat_numel != zero_->flat_numel())

@@ -131,6 +131,56 @@ void expect_resume_across_strategies(const std::string& first, const std::string
     EXPECT_LT((tensor - b.at(name)).abs().max().item<double>(), 1e-5) << name << ": " << first << " -> " << second;
 }
 
+// The same six steps in one process and under ZeRO-2 on two ranks,
+// consolidated: the same weights and the same Adam moments per parameter.
+TEST(DdpTrain, ConsolidatedZeroCheckpointHoldsWhatOneProcessHolds) {
+  testing::TempDir dir;
+  const std::string job = kJob + " scheduler=constant trainer.max_steps=6";
+  const fs::path single = dir.path() / "single", zero = dir.path() / "zero";
+  CommandResult alone = testing::run_command(
+      kKiln + " train" + job + " data.batch_size=64 run.root=" + shell_quote(single.string()), dir.path());
+  ASSERT_EQ(alone.exit_code, 0) << alone.err;
+  CommandResult sharded = testing::run_command(
+      kKiln + " launch --nproc-per-node 2 --master-port 0 --log-dir " + shell_quote((dir.path() / "logs").string()) +
+          " -- " + kKiln + " train" + job + " trainer.strategy=zero2 data.batch_size=32 run.root=" +
+          shell_quote(zero.string()),
+      dir.path());
+  ASSERT_EQ(sharded.exit_code, 0) << sharded.err;
+  const fs::path a = dir.path() / "single.safetensors", b = dir.path() / "zero.safetensors";
+  for (const auto& [run, out] : {std::pair{run_dir_under(single), a}, std::pair{run_dir_under(zero), b}}) {
+    CommandResult r = testing::run_command(
+        kKiln + " checkpoint consolidate " + shell_quote(run.string()) + " --out " + shell_quote(out.string()),
+        dir.path());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("wrote "), std::string::npos) << r.out;
+  }
+  train::SafetensorsContents one = train::load_safetensors(a), two = train::load_safetensors(b);
+  EXPECT_EQ(two.metadata.at("format"), "kiln.consolidated");
+  EXPECT_EQ(two.metadata.at("optimizer"), "adamw");
+  EXPECT_EQ(two.metadata.at("step"), "6");
+  // Weights, buffers, and exp_avg / exp_avg_sq of the MLP's 6 parameters.
+  ASSERT_EQ(one.tensors.size(), two.tensors.size());
+  EXPECT_TRUE(two.tensors.count("optimizer.exp_avg.network.layers.0.weight"));
+  EXPECT_EQ(two.tensors.at("optimizer.exp_avg_sq.network.layers.0.weight").sizes(),
+            two.tensors.at("network.layers.0.weight").sizes());
+  std::size_t moments = 0;
+  for (const auto& [name, tensor] : one.tensors) {
+    ASSERT_TRUE(two.tensors.count(name)) << name;
+    moments += name.rfind("optimizer.", 0) == 0;
+    EXPECT_LT((tensor - two.tensors.at(name)).abs().max().item<double>(), 1e-5) << name;
+  }
+  EXPECT_EQ(moments, 12u);
+  CommandResult bad = testing::run_command(kKiln + " checkpoint consolidate " + shell_quote(dir.path().string()) +
+                                               " --out x.safetensors",
+                                           dir.path());
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("is not a run directory"), std::string::npos) << bad.err;
+  bad = testing::run_command(kKiln + " checkpoint consolidate " + shell_quote(run_dir_under(zero).string()),
+                             dir.path());
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--out FILE.safetensors is required"), std::string::npos) << bad.err;
+}
+
 TEST(DdpTrain, ZeroCheckpointResumesInOneProcess) { expect_resume_across_strategies("zero2", "single"); }
 
 TEST(DdpTrain, OneProcessCheckpointResumesUnderZero) { expect_resume_across_strategies("single", "zero1"); }

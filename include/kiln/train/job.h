@@ -20,6 +20,7 @@
 
 namespace kiln {
 
+class Module;
 class Trainer;
 
 struct JobResult {
@@ -37,6 +38,11 @@ std::string describe_torch_runtime();
 // losses, metrics and modules.
 // Idempotent.
 void register_builtin_factories();
+
+// The Module a job trains, from `model:` and `module:` (classification when
+// absent), with freshly initialised weights: what a checkpoint's tensors
+// load into. Throws ConfigError.
+std::shared_ptr<Module> make_job_module(const config::Node& resolved);
 
 // Checks every factory's parameters and the trainer options without
 // building anything; throws one ConfigError listing every problem, with the

@@ -1,4 +1,4 @@
-#include "elementwise_state.h"
+#include "kiln/dist/elementwise_state.h"
 
 namespace kiln::dist {
 

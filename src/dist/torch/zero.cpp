@@ -5,7 +5,7 @@
 #include <set>
 #include <sstream>
 
-#include "elementwise_state.h"
+#include "kiln/dist/elementwise_state.h"
 #include "kiln/error.h"
 
 namespace kiln::dist {

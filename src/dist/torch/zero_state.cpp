@@ -4,7 +4,7 @@
 #include <map>
 #include <sstream>
 
-#include "elementwise_state.h"
+#include "kiln/dist/elementwise_state.h"
 #include "kiln/dist/zero.h"
 #include "kiln/error.h"
 #include "kiln/optimizer_state_key.h"
