@@ -140,11 +140,11 @@ TEST(DdpTrain, ConsolidatedZeroCheckpointHoldsWhatOneProcessHolds) {
   CommandResult alone = testing::run_command(
       kKiln + " train" + job + " data.batch_size=64 run.root=" + shell_quote(single.string()), dir.path());
   ASSERT_EQ(alone.exit_code, 0) << alone.err;
-  CommandResult sharded = testing::run_command(
-      kKiln + " launch --nproc-per-node 2 --master-port 0 --log-dir " + shell_quote((dir.path() / "logs").string()) +
-          " -- " + kKiln + " train" + job + " trainer.strategy=zero2 data.batch_size=32 run.root=" +
-          shell_quote(zero.string()),
-      dir.path());
+  CommandResult sharded =
+      testing::run_command(kKiln + " launch --nproc-per-node 2 --master-port 0 --log-dir " +
+                               shell_quote((dir.path() / "logs").string()) + " -- " + kKiln + " train" + job +
+                               " trainer.strategy=zero2 data.batch_size=32 run.root=" + shell_quote(zero.string()),
+                           dir.path());
   ASSERT_EQ(sharded.exit_code, 0) << sharded.err;
   const fs::path a = dir.path() / "single.safetensors", b = dir.path() / "zero.safetensors";
   for (const auto& [run, out] : {std::pair{run_dir_under(single), a}, std::pair{run_dir_under(zero), b}}) {
@@ -170,13 +170,12 @@ TEST(DdpTrain, ConsolidatedZeroCheckpointHoldsWhatOneProcessHolds) {
     EXPECT_LT((tensor - two.tensors.at(name)).abs().max().item<double>(), 1e-5) << name;
   }
   EXPECT_EQ(moments, 12u);
-  CommandResult bad = testing::run_command(kKiln + " checkpoint consolidate " + shell_quote(dir.path().string()) +
-                                               " --out x.safetensors",
-                                           dir.path());
+  CommandResult bad = testing::run_command(
+      kKiln + " checkpoint consolidate " + shell_quote(dir.path().string()) + " --out x.safetensors", dir.path());
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("is not a run directory"), std::string::npos) << bad.err;
-  bad = testing::run_command(kKiln + " checkpoint consolidate " + shell_quote(run_dir_under(zero).string()),
-                             dir.path());
+  bad =
+      testing::run_command(kKiln + " checkpoint consolidate " + shell_quote(run_dir_under(zero).string()), dir.path());
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--out FILE.safetensors is required"), std::string::npos) << bad.err;
 }
