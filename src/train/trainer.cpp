@@ -18,6 +18,7 @@
 #include "kiln/dist/world.h"
 #include "kiln/dist/zero.h"
 #include "kiln/error.h"
+#include "kiln/train/grad_clip.h"
 
 namespace kiln {
 namespace {
@@ -303,7 +304,7 @@ void Trainer::optimizer_step(Module& module, torch::optim::Optimizer& opt,
     }
   } else if (options_.gradient_clip_val) {
     if (options_.gradient_clip_algorithm == "norm") {
-      torch::nn::utils::clip_grad_norm_(module.parameters(), *options_.gradient_clip_val);
+      train::clip_grad_norm_(module.parameters(), *options_.gradient_clip_val);  // no host sync
     } else {
       torch::nn::utils::clip_grad_value_(module.parameters(), *options_.gradient_clip_val);
     }
@@ -404,6 +405,8 @@ void Trainer::fit(Module& module, data::DataModule& data) {
   torch::set_num_threads(options_.num_threads ? static_cast<int>(*options_.num_threads)
                                               : std::max(1, available_cores() / ranks_here));
   at::globalContext().setDeterministicAlgorithms(options_.deterministic, false);
+  if (options_.float32_matmul_precision)
+    at::globalContext().setFloat32MatmulPrecision(*options_.float32_matmul_precision);
   should_stop_ = false;
   data.setup();
   setup_data_parallel(data);

@@ -126,6 +126,26 @@ Trainer make_trainer(TrainerOptions o, double lr = 0.1) {
 
 config::Node yaml(const std::string& text) { return config::load_yaml(text, "test.yaml").root; }
 
+// --- float32_matmul_precision ---
+
+TEST(Float32MatmulPrecision, FitSetsItAndNullLeavesItAlone) {
+  at::globalContext().setFloat32MatmulPrecision("highest");
+  Recorder module;
+  Blobs data;
+  TrainerOptions o = quiet();
+  o.max_steps = 1;
+  make_trainer(o).fit(module, data);
+  EXPECT_EQ(at::globalContext().float32MatmulPrecision(), at::Float32MatmulPrecision::HIGHEST);
+  o.float32_matmul_precision = "high";
+  Recorder again;
+  make_trainer(o).fit(again, data);
+  EXPECT_EQ(at::globalContext().float32MatmulPrecision(), at::Float32MatmulPrecision::HIGH);
+  at::globalContext().setFloat32MatmulPrecision("highest");
+  // The schema takes PyTorch's three names only.
+  EXPECT_THROW(trainer_options_schema().bind(yaml("float32_matmul_precision: tf32\n"), {"trainer"}),
+               config::ConfigError);
+}
+
 // --- overfit_batches ---
 
 TEST(OverfitBatches, TrainsOnTheSameFirstBatchesEveryEpochUnshuffled) {

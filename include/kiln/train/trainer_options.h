@@ -30,7 +30,10 @@ struct TrainerOptions {
   std::int64_t num_sanity_val_steps = 2;
   std::int64_t log_every_n_steps = 50;
   bool deterministic = true;
-  std::string precision = "32";     // "32" | "bf16-mixed" | "16-mixed"
+  std::string precision = "32";  // "32" | "bf16-mixed" | "16-mixed"
+  // torch.set_float32_matmul_precision for the run: "high" lets CUDA run
+  // float32 matrix products in TF32; null leaves LibTorch's ("highest").
+  std::optional<std::string> float32_matmul_precision;
   std::string accelerator = "cpu";  // "cpu" | "cuda" | "auto"
   std::int64_t devices = 1;
   std::optional<std::int64_t> num_threads;  // intra-op threads; null: the cores available to the process
@@ -77,6 +80,9 @@ inline config::Schema<TrainerOptions> trainer_options_schema() {
   s.field("log_every_n_steps", &T::log_every_n_steps).doc("log metrics every N steps").min(1);
   s.field("deterministic", &T::deterministic).doc("bitwise-repeatable kernels and data order");
   s.field("precision", &T::precision).doc("numeric precision").choices({"32", "bf16-mixed", "16-mixed"});
+  s.field("float32_matmul_precision", &T::float32_matmul_precision)
+      .doc("float32 matrix products: highest, high (TF32 on CUDA) or medium (null: LibTorch's)")
+      .choices({"highest", "high", "medium"});
   s.field("accelerator", &T::accelerator).doc("device kind").choices({"cpu", "cuda", "auto"});
   s.field("devices", &T::devices).doc("processes (one per device) to train with").min(1);
   s.field("num_threads", &T::num_threads).doc("intra-op threads (null: the cores available to the process)").min(1);
