@@ -6,7 +6,11 @@
 //            (bench/loader_dataloader.py): ratio kiln/pytorch, target >= 3
 // for two sample sizes: Fashion-MNIST-like (784 B) and large (256 KiB).
 //
-// usage: kiln_loader_bench [SMALL_SAMPLES] [LARGE_SAMPLES] [--rounds R] [--workers W]
+// usage: kiln_loader_bench [SMALL_SAMPLES] [LARGE_SAMPLES] [--rounds R] [--workers W] [--default-malloc]
+//
+// The loader runs with the allocator settings `kiln train` uses
+// (kiln/train/malloc_tuning.h: freed batch memory is reused, not unmapped);
+// --default-malloc leaves glibc's defaults, to show what that is worth.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +23,7 @@
 #include "kiln/data/pack.h"
 #include "kiln/data/shard_writer.h"
 #include "kiln/data/streaming_loader.h"
+#include "kiln/train/malloc_tuning.h"
 #include "support/shell.h"
 #include "support/temp_dir.h"
 
@@ -95,6 +100,7 @@ void run_case(const char* name, std::size_t samples, std::size_t side, int round
 int main(int argc, char** argv) {
   std::size_t small = 54000, large = 512, workers = 2;
   int rounds = 3;
+  bool default_malloc = false;
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -102,11 +108,15 @@ int main(int argc, char** argv) {
       rounds = std::atoi(argv[++i]);
     else if (a == "--workers" && i + 1 < argc)
       workers = static_cast<std::size_t>(std::atoi(argv[++i]));
+    else if (a == "--default-malloc")
+      default_malloc = true;
     else
       positional.push_back(a);
   }
   if (positional.size() > 0) small = std::stoul(positional[0]);
   if (positional.size() > 1) large = std::stoul(positional[1]);
+  if (!default_malloc) kiln::train::keep_freed_memory_for_reuse();
+  std::printf("malloc: %s\n", default_malloc ? "glibc defaults" : "kiln train's (freed memory kept for reuse)");
   run_case("small", small, 28, rounds, workers);
   run_case("large", large, 512, rounds, workers);
   return 0;
