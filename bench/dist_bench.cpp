@@ -12,6 +12,9 @@
 // timing; the suite runs it small so it cannot rot.
 //
 //   kiln_dist_bench [--ranks 2] [--width 4096] [--layers 3] [--batch 8] [--steps 10] [--warmup 2]
+//                   [--malloc kiln|default]
+// --malloc kiln (the default) runs with `kiln train`'s allocator settings
+// (kiln/train/malloc_tuning.h), default with glibc's.
 // (--warmup at least 2: model states are measured in its last step, once Adam's moments exist)
 #include <torch/torch.h>
 
@@ -31,6 +34,7 @@
 #include "kiln/dist/ddp.h"
 #include "kiln/dist/process_group.h"
 #include "kiln/dist/zero.h"
+#include "kiln/train/malloc_tuning.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -45,6 +49,7 @@ struct Args {
   std::int64_t batch = 8;  // per rank
   int steps = 10;
   int warmup = 2;
+  bool kiln_malloc = true;
 };
 
 Args parse_args(int argc, char** argv) {
@@ -52,7 +57,14 @@ Args parse_args(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     long value = std::atol(argv[i + 1]);
-    if (flag == "--ranks")
+    if (flag == "--malloc") {
+      const std::string which = argv[i + 1];
+      if (which != "kiln" && which != "default") {
+        std::fprintf(stderr, "kiln_dist_bench: --malloc takes kiln or default, found %s\n", which.c_str());
+        std::exit(2);
+      }
+      a.kiln_malloc = which == "kiln";
+    } else if (flag == "--ranks")
       a.ranks = static_cast<int>(value);
     else if (flag == "--width")
       a.width = value;
@@ -207,6 +219,8 @@ Result run_strategy(const Args& a, const std::string& strategy) {
 
 int main(int argc, char** argv) {
   const Args a = parse_args(argc, argv);
+  // Before the ranks are forked: they inherit the allocator settings.
+  if (a.kiln_malloc) kiln::train::keep_freed_memory_for_reuse();
   const double psi = static_cast<double>(a.layers * (a.width * a.width + a.width) + a.width * 10 + 10);
   const double n = a.ranks;
   double load = 0;
@@ -216,9 +230,10 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "data-parallel strategies: MLP %d x %lld (psi = %.2fM parameters), %d ranks x batch %lld against "
-      "1 process x batch %lld, AdamW, %d steps after %d warm-up, %u cores (1-min load %.2f)\n",
+      "1 process x batch %lld, AdamW, %d steps after %d warm-up, %u cores (1-min load %.2f), %s malloc\n",
       a.layers, static_cast<long long>(a.width), psi / 1e6, a.ranks, static_cast<long long>(a.batch),
-      static_cast<long long>(a.batch * a.ranks), a.steps, a.warmup, std::thread::hardware_concurrency(), load);
+      static_cast<long long>(a.batch * a.ranks), a.steps, a.warmup, std::thread::hardware_concurrency(), load,
+      a.kiln_malloc ? "kiln train's" : "glibc's default");
   // Formulas per rank, bytes: fp32 weights 4, gradients 4, Adam moments 8.
   const std::map<std::string, double> state_formula = {
       {"single", 16 * psi}, {"ddp", 16 * psi}, {"zero1", 8 * psi + 12 * psi / n}, {"zero2", 4 * psi + 12 * psi / n}};

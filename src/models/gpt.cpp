@@ -4,7 +4,6 @@
 #include <string>
 
 #include "kiln/error.h"
-#include "kiln/registry/registry.h"
 #include "kiln/torch_compat.h"
 
 namespace kiln::models {
