@@ -3,7 +3,7 @@
 # (kiln_gpt2_train_bench), the same model and hyper-parameters as an eager
 # PyTorch script (bench/gpt2_torch.py), and that script under torch.compile.
 # Same model, the same synthetic tokens bit for bit, AdamW (0.9, 0.95) with
-# weight decay 0.1, constant lr 6e-4, clipping at 1.0, bf16 autocast,
+# weight decay 0.1 on matrices, constant lr 6e-4, clipping at 1.0, bf16 autocast,
 # sequence 1024, a fixed number of timed steps after warm-up.
 #
 # usage: bench/gpt2_gpu.sh [--batch 16] [--steps 50] [--warmup 10] [--model gpt2]

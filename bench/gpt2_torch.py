@@ -7,7 +7,8 @@ positions, pre-LayerNorm blocks, tanh GELU, tied embeddings, GPT-2's
 initialisation (values differ: another generator). Same data: kiln's
 synthetic_tokens windows, bit for bit (SplitMix64 as in
 src/data/token_windows.cpp). Same optimizer: AdamW (0.9, 0.95), eps 1e-8,
-weight decay 0.1 on every parameter (as kiln's adamw), constant lr 6e-4,
+weight decay 0.1 on matrices only (nanoGPT's grouping; the gpt2 recipe's
+optimizer.weight_decay_1d: false), constant lr 6e-4,
 gradient clipping at norm 1.0; bf16 autocast on CUDA with --precision bf16-mixed.
 
 Prints one line:
@@ -132,7 +133,9 @@ def main():
     flops_per_token = 6 * n + 12 * c["n_layer"] * c["n_head"] * head * c["block_size"]
     step_model = torch.compile(model) if a.compile else model
     extra = {"fused": True} if cuda and "fused" in torch.optim.AdamW.__init__.__code__.co_varnames else {}
-    opt = torch.optim.AdamW(model.parameters(), lr=6e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1, **extra)
+    groups = [{"params": [p for p in model.parameters() if p.dim() >= 2], "weight_decay": 0.1},
+              {"params": [p for p in model.parameters() if p.dim() < 2], "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=6e-4, betas=(0.9, 0.95), eps=1e-8, **extra)
     autocast = (torch.autocast(device_type="cuda" if cuda else "cpu", dtype=torch.bfloat16)
                 if a.precision == "bf16-mixed" else contextlib.nullcontext())
     total = a.warmup + a.steps

@@ -56,7 +56,8 @@ run build/gpu/kiln train +recipe=gpt_tiny data.train_file="$corpus" trainer.acce
   trainer.precision=bf16-mixed trainer.max_steps=200 run.root="$out/runs"
 for strategy in ddp zero2; do
   run build/gpu/kiln launch --nproc-per-node 1 --master-port 0 -- build/gpu/kiln train +recipe=gpt_tiny \
-    data.train_file="$corpus" trainer.accelerator=cuda trainer.precision=bf16-mixed trainer.strategy=$strategy \
+    data.train_file="$corpus" optimizer.weight_decay_1d=true trainer.accelerator=cuda trainer.precision=bf16-mixed \
+    trainer.strategy=$strategy \
     trainer.max_steps=50 run.root="$out/runs-$strategy"
 done
 

@@ -31,6 +31,34 @@ std::tuple<double, double> checked_betas(const std::vector<double>& betas) {
   return {betas[0], betas[1]};
 }
 
+constexpr const char* kWeightDecay1dDoc =
+    "weight decay on 1-D parameters too (biases, norm weights); false: matrices only, as nanoGPT and timm";
+
+// The parameters as two groups, matrices and higher with `options` and 1-D
+// ones (biases, normalisation weights) with weight decay 0; both groups
+// exist even when one is empty, so the grouping shows in the optimizer.
+template <class Options>
+std::vector<torch::optim::OptimizerParamGroup> decay_groups(const std::vector<torch::Tensor>& params,
+                                                            const Options& options) {
+  std::vector<torch::Tensor> decayed, not_decayed;
+  for (const torch::Tensor& p : params) (p.dim() >= 2 ? decayed : not_decayed).push_back(p);
+  auto without_decay = std::make_unique<Options>(options);
+  without_decay->weight_decay(0.0);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decayed, std::make_unique<Options>(options));
+  groups.emplace_back(not_decayed, std::move(without_decay));
+  return groups;
+}
+
+// The optimizer of type T over `params`, in one group or, without weight
+// decay on 1-D parameters, in decay_groups.
+template <class T, class Options>
+std::shared_ptr<torch::optim::Optimizer> build(std::vector<torch::Tensor> params, const Options& options,
+                                               bool weight_decay_1d) {
+  if (weight_decay_1d) return std::make_shared<T>(std::move(params), options);
+  return std::make_shared<T>(decay_groups(params, options), options);
+}
+
 cfg::Schema<SgdOptions> sgd_schema() {
   cfg::Schema<SgdOptions> s("sgd", {.doc = "stochastic gradient descent, with optional (Nesterov) momentum"});
   s.field("lr", &SgdOptions::lr).doc("learning rate").min(0.0);
@@ -38,6 +66,7 @@ cfg::Schema<SgdOptions> sgd_schema() {
   s.field("dampening", &SgdOptions::dampening).doc("dampening for momentum");
   s.field("weight_decay", &SgdOptions::weight_decay).doc("L2 penalty added to the gradient").min(0.0);
   s.field("nesterov", &SgdOptions::nesterov).doc("Nesterov momentum (needs momentum > 0, dampening 0)");
+  s.field("weight_decay_1d", &SgdOptions::weight_decay_1d).doc(kWeightDecay1dDoc);
   return s;
 }
 
@@ -53,6 +82,7 @@ cfg::Schema<Options> adam_family_schema(const char* name, const char* doc, const
   s.field("amsgrad", &Options::amsgrad).doc("the AMSGrad variant");
   s.field("fused", &Options::fused)
       .doc("update each parameter in one pass on CPU (float32, contiguous); same state and checkpoints");
+  s.field("weight_decay_1d", &Options::weight_decay_1d).doc(kWeightDecay1dDoc);
   return s;
 }
 
@@ -70,7 +100,7 @@ std::shared_ptr<torch::optim::Optimizer> make_sgd(const SgdOptions& o, std::vect
                      .dampening(o.dampening)
                      .weight_decay(o.weight_decay)
                      .nesterov(o.nesterov);
-  return std::make_shared<torch::optim::SGD>(std::move(params), options);
+  return build<torch::optim::SGD>(std::move(params), options, o.weight_decay_1d);
 }
 
 std::shared_ptr<torch::optim::Optimizer> make_adam(const AdamOptions& o, std::vector<torch::Tensor> params) {
@@ -79,8 +109,8 @@ std::shared_ptr<torch::optim::Optimizer> make_adam(const AdamOptions& o, std::ve
                      .eps(o.eps)
                      .weight_decay(o.weight_decay)
                      .amsgrad(o.amsgrad);
-  if (o.fused) return std::make_shared<FusedAdam>(std::move(params), options);
-  return std::make_shared<torch::optim::Adam>(std::move(params), options);
+  if (o.fused) return build<FusedAdam>(std::move(params), options, o.weight_decay_1d);
+  return build<torch::optim::Adam>(std::move(params), options, o.weight_decay_1d);
 }
 
 std::shared_ptr<torch::optim::Optimizer> make_adamw(const AdamWOptions& o, std::vector<torch::Tensor> params) {
@@ -89,8 +119,8 @@ std::shared_ptr<torch::optim::Optimizer> make_adamw(const AdamWOptions& o, std::
                      .eps(o.eps)
                      .weight_decay(o.weight_decay)
                      .amsgrad(o.amsgrad);
-  if (o.fused) return std::make_shared<FusedAdamW>(std::move(params), options);
-  return std::make_shared<torch::optim::AdamW>(std::move(params), options);
+  if (o.fused) return build<FusedAdamW>(std::move(params), options, o.weight_decay_1d);
+  return build<torch::optim::AdamW>(std::move(params), options, o.weight_decay_1d);
 }
 
 void register_builtin_optimizers() {

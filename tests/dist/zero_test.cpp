@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -292,6 +293,29 @@ TEST(Zero, AnOptimizerWithoutZeroResumesSharded) {
            .resume_whole = true};
   run(two);
   expect_matches_one_process(two, 20);
+}
+
+TEST(Zero, AnOptimizerWithParameterGroupsIsRefusedNamingTheOption) {
+  std::vector<int> codes = test_support::run_forked_ranks(2, [](int rank, int port) {
+    DistributedContext context =
+        init_process_group(test_support::loopback_world(rank, 2, port), {std::chrono::seconds(60)});
+    auto model = make_model(1);
+    auto grouped = [](std::vector<torch::Tensor> params) -> std::shared_ptr<torch::optim::Optimizer> {
+      std::vector<torch::optim::OptimizerParamGroup> groups;
+      groups.emplace_back(params);
+      groups.emplace_back(std::vector<torch::Tensor>{});
+      return std::make_shared<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(0.01));
+    };
+    try {
+      ZeroOptimizer zero(*model, context.group, grouped, {1});
+    } catch (const Error& e) {
+      // The rank exits 0 only for the right error.
+      if (std::string(e.what()).find("2 groups (optimizer.weight_decay_1d: false does)") != std::string::npos) return;
+      throw;
+    }
+    throw std::runtime_error("an optimizer with two parameter groups was accepted");
+  });
+  EXPECT_EQ(codes, (std::vector<int>{0, 0}));
 }
 
 TEST(Zero, StageThreeIsRefusedByName) {

@@ -108,6 +108,32 @@ TEST(Optim, OptionsReachTheTorchOptimizer) {
   EXPECT_DOUBLE_EQ(current_lr(*sgd), 0.2);
 }
 
+// weight_decay_1d: false (nanoGPT's and timm's grouping): with zero
+// gradients the only change a step makes is weight decay, so a matrix
+// shrinks and a bias does not.
+TEST(Optim, WithoutWeightDecayOn1dParametersOnlyMatricesDecay) {
+  for (const std::string target : {"adamw, fused: true", "adamw, fused: false", "adam, fused: true", "sgd"}) {
+    torch::Tensor matrix = torch::ones({3, 2}, torch::requires_grad()), bias = torch::ones({2}, torch::requires_grad());
+    auto opt = build("optimizer: {_target_: " + target + ", lr: 0.1, weight_decay: 0.5, weight_decay_1d: false}\n",
+                     {bias, matrix});
+    ASSERT_EQ(opt->param_groups().size(), 2u) << target;
+    EXPECT_TRUE(opt->param_groups()[0].params()[0].is_same(matrix)) << "matrices first";
+    EXPECT_TRUE(opt->param_groups()[1].params()[0].is_same(bias));
+    matrix.mutable_grad() = torch::zeros_like(matrix);
+    bias.mutable_grad() = torch::zeros_like(bias);
+    opt->step();
+    EXPECT_TRUE(torch::equal(bias, torch::ones({2}))) << target << ": a 1-D parameter decayed";
+    EXPECT_LT(matrix.max().item<double>(), 1.0) << target << ": the matrix did not decay";
+  }
+  // The default decays both, in one group.
+  torch::Tensor bias = torch::ones({2}, torch::requires_grad());
+  auto opt = build("optimizer: {_target_: adamw, lr: 0.1, weight_decay: 0.5}\n", {bias});
+  EXPECT_EQ(opt->param_groups().size(), 1u);
+  bias.mutable_grad() = torch::zeros_like(bias);
+  opt->step();
+  EXPECT_LT(bias.max().item<double>(), 1.0);
+}
+
 TEST(OptimErrors, NesterovWithoutMomentumNamesTheKey) {
   auto d = config_error([] { build("optimizer:\n  _target_: sgd\n  nesterov: true\n"); });
   EXPECT_EQ(d.key, "optimizer.nesterov");

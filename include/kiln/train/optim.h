@@ -38,11 +38,12 @@ namespace kiln::train {
 
 // torch.optim.SGD. lr has no default in PyTorch 1.13; kiln takes 2.x's 1e-3.
 struct SgdOptions {
-  double lr = 1e-3;           // learning rate
-  double momentum = 0.0;      // momentum factor
-  double dampening = 0.0;     // dampening for momentum
-  double weight_decay = 0.0;  // L2 penalty added to the gradient
-  bool nesterov = false;      // Nesterov momentum; needs momentum > 0 and dampening == 0
+  double lr = 1e-3;             // learning rate
+  double momentum = 0.0;        // momentum factor
+  double dampening = 0.0;       // dampening for momentum
+  double weight_decay = 0.0;    // L2 penalty added to the gradient
+  bool nesterov = false;        // Nesterov momentum; needs momentum > 0 and dampening == 0
+  bool weight_decay_1d = true;  // false: no weight decay on 1-D parameters (see AdamWOptions)
 };
 
 // torch.optim.Adam. weight_decay is an L2 penalty added to the gradient.
@@ -53,6 +54,7 @@ struct AdamOptions {
   double weight_decay = 0.0;              // L2 penalty
   bool amsgrad = false;                   // the AMSGrad variant
   bool fused = false;                     // one pass per parameter on CPU (kiln/train/fused_adam.h)
+  bool weight_decay_1d = true;            // false: no weight decay on 1-D parameters (see AdamWOptions)
 };
 
 // torch.optim.AdamW: Adam with decoupled weight decay (default 0.01).
@@ -63,6 +65,11 @@ struct AdamWOptions {
   double weight_decay = 1e-2;  // decoupled: p -= lr * weight_decay * p each step
   bool amsgrad = false;
   bool fused = false;  // one pass per parameter on CPU (kiln/train/fused_adam.h)
+  // false: parameters with fewer than 2 dimensions (biases, LayerNorm and
+  // BatchNorm weights) get no weight decay, as nanoGPT, timm and Hugging
+  // Face's Trainer do: two parameter groups, matrices first. ZeRO's flat
+  // shard cannot honour groups and refuses it.
+  bool weight_decay_1d = true;
 };
 
 // The factories behind `sgd`, `adam` and `adamw`. They throw

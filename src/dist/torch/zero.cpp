@@ -91,6 +91,10 @@ ZeroOptimizer::ZeroOptimizer(torch::nn::Module& module, c10::intrusive_ptr<c10d:
   shard_.set_requires_grad(true);
   factory_ = factory;
   optimizer_ = factory({shard_});
+  if (optimizer_ && optimizer_->param_groups().size() > 1)
+    throw Error("zero: the optimizer splits its parameters into " + std::to_string(optimizer_->param_groups().size()) +
+                " groups (optimizer.weight_decay_1d: false does), which ZeRO's flat shard of all parameters "
+                "cannot honour; use weight_decay_1d: true, or strategy=ddp");
   std::size_t given = 0;
   if (optimizer_)
     for (const auto& g : optimizer_->param_groups()) given += g.params().size();
