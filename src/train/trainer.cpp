@@ -14,6 +14,7 @@
 
 #include "kiln/config/error.h"
 #include "kiln/dist/ddp.h"
+#include "kiln/dist/launcher.h"
 #include "kiln/dist/process_group.h"
 #include "kiln/dist/world.h"
 #include "kiln/dist/zero.h"
@@ -197,9 +198,13 @@ int Trainer::world_size() const { return dist_ ? dist_->world.world_size : 1; }
 void Trainer::setup_data_parallel(data::DataModule& data) {
   grad_sync_.reset();
   dist_.reset();
-  const dist::World world = dist::world_from_env();
+  dist::World world = dist::world_from_env();
   check_devices(options_.devices, world, /*alone_is_fine=*/false);
-  if (!world.distributed()) return;
+  // One process: no group for `auto`; an explicit strategy gets a group of
+  // one, as Lightning's does, so its code paths run (and can be checked on a
+  // single device). Without a launcher its store takes a free local port.
+  if (!world.distributed() && options_.strategy == "auto") return;
+  if (!world.distributed() && world.launcher == dist::Launcher::kNone) world.master_port = dist::free_loopback_port();
   dist::ProcessGroupOptions options;
   options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options_.process_group_timeout * 1000));
   dist_ = std::make_shared<dist::DistributedContext>(dist::init_process_group(world, options));

@@ -131,6 +131,32 @@ void expect_resume_across_strategies(const std::string& first, const std::string
     EXPECT_LT((tensor - b.at(name)).abs().max().item<double>(), 1e-5) << name << ": " << first << " -> " << second;
 }
 
+// One process with an explicit strategy runs it in a group of one (as
+// Lightning's strategy="ddp" on one device does): the same weights as the
+// plain process, and ZeRO's sharded checkpoint, of one rank.
+TEST(DdpTrain, AnExplicitStrategyOnOneProcessRunsInAGroupOfOne) {
+  testing::TempDir dir;
+  auto train = [&](const std::string& extra, const fs::path& root) {
+    return testing::run_command(
+        kKiln + " train" + kJob + " data.batch_size=64" + extra + " run.root=" + shell_quote(root.string()),
+        dir.path());
+  };
+  CommandResult alone = train("", dir.path() / "auto");
+  ASSERT_EQ(alone.exit_code, 0) << alone.err;
+  train::TensorMap reference = last_weights(run_dir_under(dir.path() / "auto"));
+  for (const std::string strategy : {"ddp", "zero2"}) {
+    CommandResult r = train(" trainer.strategy=" + strategy, dir.path() / strategy);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const fs::path run = run_dir_under(dir.path() / strategy);
+    EXPECT_EQ(fs::exists(last_checkpoint(run) / "zero.json"), strategy == "zero2");
+    if (strategy == "zero2")
+      EXPECT_NE(read_file(last_checkpoint(run) / "zero.json").find("\"world_size\": 1"), std::string::npos);
+    train::TensorMap weights = last_weights(run);
+    for (const auto& [name, tensor] : reference)
+      EXPECT_LT((tensor - weights.at(name)).abs().max().item<double>(), 1e-6) << name << " under " << strategy;
+  }
+}
+
 // The same six steps in one process and under ZeRO-2 on two ranks,
 // consolidated: the same weights and the same Adam moments per parameter.
 TEST(DdpTrain, ConsolidatedZeroCheckpointHoldsWhatOneProcessHolds) {

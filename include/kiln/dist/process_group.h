@@ -27,9 +27,10 @@ struct DistributedContext {
   std::shared_ptr<CollectiveWatch> watch;
 };
 
-// Joins the job `world` describes (world.distributed() must be true).
-// Throws kiln::Error naming this rank, the master address and what went
-// wrong when the rendezvous fails or times out.
+// Joins the job `world` describes; a world of one rank is a group of one
+// (an explicit strategy on one process, as Lightning's). Throws kiln::Error
+// naming this rank, the master address and what went wrong when the
+// rendezvous fails or times out.
 DistributedContext init_process_group(const World& world, const ProcessGroupOptions& options = {});
 
 }  // namespace kiln::dist
