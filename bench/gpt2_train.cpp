@@ -41,40 +41,6 @@ void synchronize_if_cuda(bool cuda) {
   if (cuda) torch::cuda::synchronize();
 }
 
-// The window [from, to) of optimizer steps, with the device synchronised at
-// both ends, and the time from fit start to the end of the first step.
-class StepClock final : public Callback {
- public:
-  StepClock(std::int64_t from, std::int64_t to, bool cuda) : from_(from), to_(to), cuda_(cuda) {}
-  void on_fit_start(Trainer&, Module&) override { fit_start_ = std::chrono::steady_clock::now(); }
-  void on_train_step_end(Trainer& trainer, Module&) override {
-    const std::int64_t step = trainer.global_step();
-    if (step == 1) {
-      synchronize_if_cuda(cuda_);
-      first_step_s_ = seconds_since(fit_start_);
-    }
-    if (step == from_) {
-      synchronize_if_cuda(cuda_);
-      start_ = std::chrono::steady_clock::now();
-    }
-    if (step == to_) {
-      synchronize_if_cuda(cuda_);
-      window_s_ = seconds_since(start_);
-    }
-  }
-  double window_seconds() const { return window_s_; }
-  double first_step_seconds() const { return first_step_s_; }
-
- private:
-  static double seconds_since(std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-  }
-  std::int64_t from_, to_;
-  bool cuda_;
-  std::chrono::steady_clock::time_point fit_start_, start_;
-  double window_s_ = 0, first_step_s_ = 0;
-};
-
 // The bare loop of --raw: forward, loss, backward, clip, step; no Trainer.
 // Returns {window seconds, first step seconds, mean loss of the last 10}.
 std::tuple<double, double, double> raw_loop(models::Gpt& gpt, data::DataModule& data, double lr, int warmup, int steps,
@@ -203,7 +169,7 @@ int main(int argc, char** argv) {
   if (threads > 0) options.num_threads = threads;
   const std::filesystem::path run_dir = bench::temp_run_dir("kiln_gpt2_bench");
   std::unique_ptr<Trainer> trainer = make_job_trainer(cfg, run_dir, options);
-  auto clock = std::make_shared<StepClock>(warmup, total, cuda);
+  auto clock = std::make_shared<bench::WindowTimer>(warmup, total, [cuda] { synchronize_if_cuda(cuda); });
   trainer->add_callback(clock);
   trainer->fit(module, *data);
   std::filesystem::remove_all(run_dir);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,31 +21,46 @@
 
 namespace kiln::bench {
 
-// Clocks the window between the end of optimizer step `from` and of step `to`.
+// Clocks the window between the end of optimizer step `from` and of step `to`,
+// and the time from fit start to the end of the first step. `synchronize`
+// (e.g. torch::cuda::synchronize) runs before each reading, so queued device
+// work is counted where it was issued.
 class WindowTimer final : public kiln::Callback {
  public:
-  WindowTimer(std::int64_t from, std::int64_t to) : from_(from), to_(to) {}
+  WindowTimer(std::int64_t from, std::int64_t to, std::function<void()> synchronize = {})
+      : from_(from), to_(to), synchronize_(std::move(synchronize)) {}
   void on_fit_start(kiln::Trainer& trainer, kiln::Module&) override {
+    fit_start_ = std::chrono::steady_clock::now();
     if (from_ == 0) mark_start(trainer);
   }
   void on_train_step_end(kiln::Trainer& trainer, kiln::Module&) override {
-    if (trainer.global_step() == from_) mark_start(trainer);
-    if (trainer.global_step() == to_) {
-      seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const std::int64_t step = trainer.global_step();
+    if (step != 1 && step != from_ && step != to_) return;
+    if (synchronize_) synchronize_();
+    if (step == 1) first_step_seconds_ = seconds_since(fit_start_);
+    if (step == from_) mark_start(trainer);
+    if (step == to_) {
+      seconds_ = seconds_since(start_);
       samples_ = trainer.samples_seen() - start_samples_;
     }
   }
   double samples_per_second() const { return seconds_ > 0 ? static_cast<double>(samples_) / seconds_ : 0; }
+  double window_seconds() const { return seconds_; }
+  double first_step_seconds() const { return first_step_seconds_; }
 
  private:
+  static double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
   void mark_start(kiln::Trainer& trainer) {
     start_ = std::chrono::steady_clock::now();
     start_samples_ = trainer.samples_seen();
   }
   std::int64_t from_, to_;
-  std::chrono::steady_clock::time_point start_;
+  std::function<void()> synchronize_;
+  std::chrono::steady_clock::time_point fit_start_, start_;
   std::int64_t start_samples_ = 0, samples_ = 0;
-  double seconds_ = 0;
+  double seconds_ = 0, first_step_seconds_ = 0;
 };
 
 // Samples/s of `cfg`'s model trained by the job's Trainer
