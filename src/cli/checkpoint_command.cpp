@@ -7,9 +7,8 @@
 #include "commands.h"
 #include "flag_value.h"
 #include "job_runner.h"
-#include "kiln/config/yaml.h"
 #include "kiln/error.h"
-#include "run_locator.h"
+#include "run_layout.h"
 
 namespace kiln::cli {
 namespace {
@@ -58,8 +57,9 @@ int run_checkpoint(const Args& args) {
   }
   if (!target) throw UsageError("kiln checkpoint consolidate: no RUN_OR_CKPT given (see kiln checkpoint --help)");
   if (!out) throw UsageError("kiln checkpoint consolidate: --out FILE.safetensors is required");
-  const auto [run_dir, checkpoint] = locate_run_checkpoint(*target, "kiln checkpoint consolidate");
-  const config::Node resolved = config::load_yaml_file((run_dir / ".kiln" / "resolved.yaml").string()).root;
+  const RunCheckpoint located = locate_run_checkpoint(*target, "kiln checkpoint consolidate");
+  const std::filesystem::path& checkpoint = located.checkpoint;
+  const config::Node& resolved = located.resolved;
   job_runner().consolidate(resolved, checkpoint.string(), *out);
   std::cout << "wrote " << *out << " from " << checkpoint.string() << "\n";
   return 0;

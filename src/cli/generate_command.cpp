@@ -9,11 +9,10 @@
 #include "commands.h"
 #include "flag_value.h"
 #include "job_runner.h"
-#include "kiln/config/yaml.h"
 #include "kiln/data/tokenizer.h"
 #include "kiln/error.h"
 #include "kiln/track/env.h"
-#include "run_locator.h"
+#include "run_layout.h"
 
 namespace kiln::cli {
 namespace {
@@ -124,8 +123,9 @@ int run_generate(const Args& args) {
   const std::string text = prompt.value_or("\n");
   if (text.empty()) throw UsageError("kiln generate: the prompt is empty (give at least one character)");
 
-  const auto [run_dir, checkpoint] = locate_run_checkpoint(*target, "kiln generate");
-  request.resolved = config::load_yaml_file((run_dir / ".kiln" / "resolved.yaml").string()).root;
+  RunCheckpoint located = locate_run_checkpoint(*target, "kiln generate");
+  const std::filesystem::path& checkpoint = located.checkpoint;
+  request.resolved = std::move(located.resolved);
   request.checkpoint = checkpoint.string();
   const std::unique_ptr<data::Tokenizer> tokenizer = data::make_tokenizer(tokenizer_spec);
   const config::Node* model = request.resolved.find("model");

@@ -75,13 +75,35 @@ std::optional<fs::path> run_dir_to_resume(const config::Node& resolved, const fs
                                                  "no run under '" + root.string() + "' has a checkpoint to resume",
                                                  "train once without trainer.resume, or give a run directory"});
   }
-  fs::path path(where);
-  if (fs::is_directory(path / "checkpoints", ec)) return path;
-  if (fs::is_regular_file(path / "last", ec)) return path.parent_path();
-  if (fs::is_regular_file(path / "checkpoint.json", ec)) return path.parent_path().parent_path();
+  if (std::optional<fs::path> run = run_dir_of(where)) return run;
   throw config::ConfigError(config::Diagnostic{"trainer.resume", resume->source(),
                                                "'" + where + "' is not a run directory or a checkpoint",
                                                "use 'last', a run directory, or <run>/checkpoints/step-<n>"});
+}
+
+std::optional<fs::path> run_dir_of(const fs::path& path) {
+  std::error_code ec;
+  if (fs::is_directory(path / "checkpoints", ec)) return path;
+  if (fs::is_regular_file(path / "last", ec)) return path.parent_path();
+  if (fs::is_regular_file(path / "checkpoint.json", ec)) return path.parent_path().parent_path();
+  return std::nullopt;
+}
+
+RunCheckpoint locate_run_checkpoint(const fs::path& where, const std::string& command) {
+  std::optional<fs::path> run = run_dir_of(where);
+  if (!run) {
+    if (!Env::Default().exists(where)) throw Error(command + ": '" + where.string() + "' does not exist");
+    if (Env::Default().exists(where / ".kiln" / "resolved.yaml"))
+      throw Error(command + ": the run '" + where.string() + "' has no checkpoints/ yet");
+    throw Error(command + ": '" + where.string() +
+                "' is not a run directory (one holding .kiln/resolved.yaml), its checkpoints/ directory or a "
+                "checkpoint in it");
+  }
+  const fs::path resolved = *run / ".kiln" / "resolved.yaml";
+  if (!Env::Default().exists(resolved))
+    throw Error(command + ": '" + run->string() + "' has no .kiln/resolved.yaml, so its model cannot be rebuilt");
+  const bool one_checkpoint = *run != where && where.filename() != "checkpoints";
+  return {*run, one_checkpoint ? where : *run / "checkpoints", config::load_yaml_file(resolved.string()).root};
 }
 
 track::RunId run_id_of(const fs::path& run_dir) {

@@ -44,6 +44,22 @@ void write_run_config(const std::filesystem::path& run_dir, const config::Compos
 // ConfigError (key trainer.resume) when there is nothing to resume.
 std::optional<std::filesystem::path> run_dir_to_resume(const config::Node& resolved, const std::filesystem::path& root);
 
+// The run directory `path` names: a run directory (it holds checkpoints/),
+// its checkpoints/ directory (it holds `last`) or one checkpoint in it (it
+// holds checkpoint.json); nullopt for anything else.
+std::optional<std::filesystem::path> run_dir_of(const std::filesystem::path& path);
+
+// What `kiln generate` and `kiln checkpoint` read from RUN_OR_CKPT.
+struct RunCheckpoint {
+  std::filesystem::path run_dir;
+  std::filesystem::path checkpoint;  // the checkpoint named, or <run>/checkpoints (its `last`)
+  config::Node resolved;             // .kiln/resolved.yaml
+};
+
+// Throws kiln::Error starting with `command` when `where` is not a run or
+// checkpoint (run_dir_of), or its run has no .kiln/resolved.yaml.
+RunCheckpoint locate_run_checkpoint(const std::filesystem::path& where, const std::string& command);
+
 // The run id of an existing run directory: its manifest's, else the
 // directory name read back (track::run_dir_name's inverse).
 track::RunId run_id_of(const std::filesystem::path& run_dir);

@@ -126,6 +126,7 @@ TEST_F(LanguageModelWorkflow, GenerateErrorsSayWhatIsWrong) {
   EXPECT_NE(r.err.find("has no end-of-sequence token"), std::string::npos) << r.err;
   // A run of another model.
   fs::create_directories(dir_->path() / "mlp_run/.kiln");
+  fs::create_directories(dir_->path() / "mlp_run/checkpoints");
   std::FILE* f = std::fopen((dir_->path() / "mlp_run/.kiln/resolved.yaml").c_str(), "w");
   std::fputs("model:\n  _target_: mlp\n", f);
   std::fclose(f);
