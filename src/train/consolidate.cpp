@@ -1,13 +1,9 @@
 #include "kiln/train/consolidate.h"
 
-#include <sstream>
-
 #include "kiln/dist/elementwise_state.h"
-#include "kiln/dist/zero.h"
 #include "kiln/error.h"
 #include "kiln/optimizer_state_key.h"
 #include "kiln/registry.h"
-#include "kiln/track/json.h"
 #include "kiln/train/checkpoint.h"
 #include "kiln/train/job.h"
 #include "kiln/train/module.h"
@@ -15,17 +11,6 @@
 #include "zero_checkpoint.h"
 
 namespace kiln::train {
-namespace {
-
-std::int64_t layout_int(const track::JsonValue& layout, const char* key, const std::filesystem::path& dir) {
-  const track::JsonValue* value = layout.find(key);
-  if (!value || !value->as_int64())
-    throw IoError("checkpoint '" + dir.string() + "': zero.json has no integer '" + key + "'");
-  return *value->as_int64();
-}
-
-}  // namespace
-
 void consolidate_checkpoint(const config::Node& resolved, const std::filesystem::path& checkpoint,
                             const std::filesystem::path& out) {
   std::shared_ptr<Module> module = make_job_module(resolved);
@@ -34,7 +19,6 @@ void consolidate_checkpoint(const config::Node& resolved, const std::filesystem:
     throw Error("consolidate: the run's config has no optimizer: section to read the optimizer state with");
   auto factory = partial<torch::optim::Optimizer>(*optimizer_node, {"optimizer"});
   Checkpoint saved = load_checkpoint(checkpoint);
-  const std::filesystem::path& dir = saved.dir();
 
   // Stand-ins of every parameter, in module order (the order a Trainer
   // builds its optimizer with), to load the optimizer state into.
@@ -45,18 +29,8 @@ void consolidate_checkpoint(const config::Node& resolved, const std::filesystem:
     if (item.value().requires_grad()) trainable.emplace_back(item.key(), stand_ins.back());
   }
   std::shared_ptr<torch::optim::Optimizer> optimizer = factory(stand_ins);
-  if (saved.has_text("zero.json")) {
-    const track::JsonValue layout = track::parse_json(saved.text("zero.json"));
-    const std::int64_t ranks = layout_int(layout, "world_size", dir);
-    std::vector<std::string> shards;
-    for (std::int64_t r = 0; r < ranks; ++r) shards.push_back(saved.text("optimizer.rank" + std::to_string(r) + ".pt"));
-    dist::load_zero_shards_into_whole(*optimizer, zero_placements(layout, trainable, dir), shards,
-                                      layout_int(layout, "shard_numel", dir),
-                                      [&](std::vector<torch::Tensor> p) { return factory(std::move(p)); });
-  } else {
-    std::istringstream archive(saved.text("optimizer.pt"));
-    torch::load(*optimizer, archive);
-  }
+  load_optimizer_into_whole(saved, *optimizer, trainable,
+                            [&](std::vector<torch::Tensor> p) { return factory(std::move(p)); });
 
   TensorMap tensors = saved.tensors("model");
   std::int64_t step = 0;
@@ -74,7 +48,7 @@ void consolidate_checkpoint(const config::Node& resolved, const std::filesystem:
                                {"optimizer", optimizer_node->find("_target_")->scalar_text()},
                                {"step", std::to_string(step)},
                                {"checkpoint_step", std::to_string(saved.step())},
-                               {"source", dir.string()}};
+                               {"source", saved.dir().string()}};
   save_safetensors(out, tensors, metadata);
 }
 

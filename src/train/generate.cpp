@@ -8,6 +8,8 @@
 #include "kiln/error.h"
 #include "kiln/registry.h"
 #include "kiln/train/checkpoint.h"
+#include "kiln/train/job.h"
+#include "kiln/train/module.h"
 
 namespace kiln {
 
@@ -111,9 +113,12 @@ std::vector<std::int64_t> generate(models::Gpt& gpt, const std::vector<std::int6
 std::shared_ptr<models::Gpt> load_trained_gpt(const config::Node& resolved, const std::filesystem::path& checkpoint,
                                               const std::string& device) {
   const torch::Device target_device = parse_device(device);
-  models::register_builtin_models();
-  std::shared_ptr<models::Network> network = instantiate_at<models::Network>(resolved, {"model"});
-  auto gpt = std::dynamic_pointer_cast<models::Gpt>(network);
+  // The Module the run trained, so the checkpoint's tensors load by the
+  // names the Trainer saved them under; the Gpt is inside it.
+  std::shared_ptr<Module> module = make_job_module(resolved);
+  std::shared_ptr<models::Gpt> gpt;
+  for (const auto& child : module->modules())
+    if (auto found = std::dynamic_pointer_cast<models::Gpt>(child)) gpt = found;
   if (!gpt) {
     const config::Node* model = resolved.find("model");
     const config::Node* target = model ? model->find("_target_") : nullptr;
@@ -122,26 +127,10 @@ std::shared_ptr<models::Gpt> load_trained_gpt(const config::Node& resolved, cons
                                                       (target ? target->scalar_text() : std::string("?")) + "'",
                                                   "train one with +recipe=gpt_tiny (docs/language-models.md)"}});
   }
-  train::Checkpoint saved = train::load_checkpoint(checkpoint);
-  const train::TensorMap& tensors = saved.tensors("model");
-  torch::NoGradGuard no_grad;
-  auto load = [&](const std::string& name, torch::Tensor& into) {
-    // The Trainer saves the Module's tensors: the network sits under
-    // `network.` (LanguageModelModule); a bare network's have no prefix.
-    auto it = tensors.find("network." + name);
-    if (it == tensors.end()) it = tensors.find(name);
-    if (it == tensors.end())
-      throw IoError("checkpoint '" + saved.dir().string() + "' has no tensor 'network." + name +
-                    "' for this run's model (a checkpoint of another run?)");
-    if (!it->second.sizes().equals(into.sizes()))
-      throw IoError("checkpoint '" + saved.dir().string() + "': tensor '" + it->first + "' has shape " +
-                    c10::str(it->second.sizes()) + ", the model's is " + c10::str(into.sizes()));
-    into.copy_(it->second);
-  };
-  for (auto& item : gpt->named_parameters()) load(item.key(), item.value());
-  for (auto& item : gpt->named_buffers()) load(item.key(), item.value());
-  gpt->to(target_device);
-  return gpt;
+  train::load_model_part(train::load_checkpoint(checkpoint), *module);
+  module->to(target_device);
+  // The Gpt, keeping its Module alive.
+  return std::shared_ptr<models::Gpt>(module, gpt.get());
 }
 
 }  // namespace kiln

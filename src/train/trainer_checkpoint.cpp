@@ -27,7 +27,7 @@
 namespace kiln {
 namespace {
 
-train::TensorMap module_tensors(Module& module) {
+train::TensorMap module_tensors(torch::nn::Module& module) {
   train::TensorMap tensors;
   for (const auto& item : module.named_parameters()) tensors[item.key()] = item.value().detach();
   for (const auto& item : module.named_buffers()) tensors[item.key()] = item.value().detach();
@@ -69,6 +69,24 @@ void load_scaler_state(const track::JsonValue* state, GradScaler& scaler, const 
 }
 
 }  // namespace
+
+void train::load_model_part(const train::Checkpoint& checkpoint, torch::nn::Module& module) {
+  const std::filesystem::path& dir = checkpoint.dir();
+  torch::NoGradGuard no_grad;
+  const train::TensorMap& saved = checkpoint.tensors("model");
+  train::TensorMap current = module_tensors(module);
+  for (auto& [name, tensor] : current) {
+    auto it = saved.find(name);
+    if (it == saved.end())
+      throw IoError("checkpoint '" + dir.string() + "' has no tensor '" + name + "' for this model (another model?)");
+    if (it->second.sizes() != tensor.sizes() || it->second.scalar_type() != tensor.scalar_type())
+      throw IoError("checkpoint '" + dir.string() + "': tensor '" + name +
+                    "' has another shape or dtype than the model's");
+    tensor.copy_(it->second);
+  }
+  if (saved.size() != current.size())
+    throw IoError("checkpoint '" + dir.string() + "' holds tensors this model does not have (another model?)");
+}
 
 Trainer& Trainer::set_checkpoint_root(std::filesystem::path root) {
   checkpoint_root_ = std::move(root);
@@ -150,13 +168,12 @@ bool Trainer::remove_checkpoint(const std::string& name) {
 }
 
 void Trainer::restore_optimizer(const train::Checkpoint& checkpoint, torch::optim::Optimizer& opt) {
-  const std::string dir = checkpoint.dir().string();
-  if (!checkpoint.has_text("zero.json")) {
-    std::istringstream optimizer_bytes(checkpoint.text("optimizer.pt"));
-    if (!zero_) {
-      torch::load(opt, optimizer_bytes);
-      return;
-    }
+  if (!zero_) {
+    train::load_optimizer_into_whole(checkpoint, opt, train::named_trainable_parameters(*module_), optimizer_factory_);
+    return;
+  }
+  std::optional<train::ZeroCheckpointLayout> layout = train::read_zero_layout(checkpoint);
+  if (!layout) {
     // Written without ZeRO: the archive loads into an optimizer of the run's
     // kind over stand-ins of every parameter (the order it was built with),
     // whose states this rank's shard then takes its slice of.
@@ -166,52 +183,22 @@ void Trainer::restore_optimizer(const train::Checkpoint& checkpoint, torch::opti
       if (p.requires_grad()) trainable.push_back(stand_ins.back());
     }
     std::shared_ptr<torch::optim::Optimizer> whole = optimizer_factory_(stand_ins);
-    torch::load(*whole, optimizer_bytes);
+    std::istringstream archive(checkpoint.text("optimizer.pt"));
+    torch::load(*whole, archive);
     zero_->load_whole_optimizer_state(*whole, trainable);
     return;
   }
-  track::JsonValue layout = track::parse_json(checkpoint.text("zero.json"));
-  const std::int64_t ranks = required_int(layout, "world_size", checkpoint.dir());
-  const std::int64_t flat_numel = required_int(layout, "flat_numel", checkpoint.dir());
-  const std::int64_t shard_numel = required_int(layout, "shard_numel", checkpoint.dir());
-  std::vector<std::string> shards;
-  for (std::int64_t r = 0; r < ranks; ++r)
-    shards.push_back(checkpoint.text("optimizer.rank" + std::to_string(r) + ".pt"));
-  if (!zero_) {
-    if (!optimizer_factory_)
-      throw IoError("checkpoint '" + dir +
-                    "' holds ZeRO optimizer shards, which only an optimizer from the config (optimizer:) can read; "
-                    "resume it with strategy=zero1 or zero2");
-    dist::load_zero_shards_into_whole(
-        opt, train::zero_placements(layout, train::named_trainable_parameters(*module_), checkpoint.dir()), shards,
-        shard_numel, optimizer_factory_);
-    return;
-  }
-  if (flat_numel != zero_->flat_numel())
-    throw IoError("checkpoint '" + dir + "': its optimizer shards cover " + std::to_string(flat_numel) +
-                  " parameters, this model has " + std::to_string(zero_->flat_numel()) + " (another model?)");
-  zero_->load_optimizer_states(shards, shard_numel);
+  if (layout->flat_numel != zero_->flat_numel())
+    throw IoError("checkpoint '" + checkpoint.dir().string() + "': its optimizer shards cover " +
+                  std::to_string(layout->flat_numel) + " parameters, this model has " +
+                  std::to_string(zero_->flat_numel()) + " (another model?)");
+  zero_->load_optimizer_states(layout->shards, layout->shard_numel);
 }
 
 std::int64_t Trainer::resume_from(const std::filesystem::path& where, Module& module, torch::optim::Optimizer& opt) {
   train::Checkpoint checkpoint = train::load_checkpoint(where);
   const std::filesystem::path& dir = checkpoint.dir();
-  {
-    torch::NoGradGuard no_grad;
-    const train::TensorMap& saved = checkpoint.tensors("model");
-    train::TensorMap current = module_tensors(module);
-    for (auto& [name, tensor] : current) {
-      auto it = saved.find(name);
-      if (it == saved.end())
-        throw IoError("checkpoint '" + dir.string() + "' has no tensor '" + name + "' for this model (another model?)");
-      if (it->second.sizes() != tensor.sizes() || it->second.scalar_type() != tensor.scalar_type())
-        throw IoError("checkpoint '" + dir.string() + "': tensor '" + name +
-                      "' has another shape or dtype than the model's");
-      tensor.copy_(it->second);
-    }
-    if (saved.size() != current.size())
-      throw IoError("checkpoint '" + dir.string() + "' holds tensors this model does not have (another model?)");
-  }
+  train::load_model_part(checkpoint, module);
   restore_optimizer(checkpoint, opt);
   train::restore_rng_state(train::rng_state_from_tensors(checkpoint.tensors("rng"), dir.string() + "/rng.safetensors"));
 

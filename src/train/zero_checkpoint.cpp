@@ -1,6 +1,7 @@
 #include "zero_checkpoint.h"
 
 #include <map>
+#include <sstream>
 
 #include "kiln/error.h"
 
@@ -49,6 +50,41 @@ std::vector<dist::FlatPlacement> zero_placements(
     out.push_back(dist::FlatPlacement{parameter, it->second});
   }
   return out;
+}
+
+std::optional<ZeroCheckpointLayout> read_zero_layout(const Checkpoint& checkpoint) {
+  if (!checkpoint.has_text("zero.json")) return std::nullopt;
+  ZeroCheckpointLayout layout;
+  layout.json = track::parse_json(checkpoint.text("zero.json"));
+  auto integer = [&](const char* key) {
+    const track::JsonValue* value = layout.json.find(key);
+    if (!value || !value->as_int64())
+      throw IoError("checkpoint '" + checkpoint.dir().string() + "': zero.json has no integer '" + key + "'");
+    return *value->as_int64();
+  };
+  layout.world_size = integer("world_size");
+  layout.flat_numel = integer("flat_numel");
+  layout.shard_numel = integer("shard_numel");
+  for (std::int64_t r = 0; r < layout.world_size; ++r)
+    layout.shards.push_back(checkpoint.text("optimizer.rank" + std::to_string(r) + ".pt"));
+  return layout;
+}
+
+void load_optimizer_into_whole(const Checkpoint& checkpoint, torch::optim::Optimizer& whole,
+                               const std::vector<std::pair<std::string, torch::Tensor>>& named_trainable,
+                               const dist::ZeroOptimizer::Factory& factory) {
+  std::optional<ZeroCheckpointLayout> zero = read_zero_layout(checkpoint);
+  if (!zero) {
+    std::istringstream archive(checkpoint.text("optimizer.pt"));
+    torch::load(whole, archive);
+    return;
+  }
+  if (!factory)
+    throw IoError("checkpoint '" + checkpoint.dir().string() +
+                  "' holds ZeRO optimizer shards, which only an optimizer from the config (optimizer:) can read; "
+                  "resume it with strategy=zero1 or zero2");
+  dist::load_zero_shards_into_whole(whole, zero_placements(zero->json, named_trainable, checkpoint.dir()), zero->shards,
+                                    zero->shard_numel, factory);
 }
 
 }  // namespace kiln::train

@@ -211,6 +211,13 @@ std::optional<std::filesystem::path> find_checkpoint(const std::filesystem::path
 // kiln::IoError when nothing is found or anything fails verification.
 Checkpoint load_checkpoint(const std::filesystem::path& where, Env& env = Env::Default());
 
+// Copies the checkpoint's `model` part into `module`'s parameters and
+// buffers, by name (what a Trainer saved of the same Module). Throws
+// kiln::IoError naming the checkpoint for a missing tensor, another shape or
+// dtype, or tensors the module does not have. Defined with the Trainer's
+// checkpoint code.
+void load_model_part(const Checkpoint& checkpoint, torch::nn::Module& module);
+
 // Checks checkpoint directory `dir` without loading tensors: the manifest's
 // format, version and fields, then every part's size and SHA-256. Returns the
 // manifest; throws kiln::IoError naming the first problem.
