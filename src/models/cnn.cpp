@@ -25,7 +25,12 @@ class Cnn final : public Network {
   }
 
   torch::Tensor forward(const torch::Tensor& input) override {
-    return head_->forward(features_->forward(input).flatten(1));
+    return run_units(head_, run_units(features_, input).flatten(1));
+  }
+  std::vector<std::shared_ptr<torch::nn::Module>> sharding_units() override {
+    std::vector<std::shared_ptr<torch::nn::Module>> units = units_of(features_);
+    for (auto& unit : units_of(head_)) units.push_back(unit);
+    return units;
   }
 
  private:

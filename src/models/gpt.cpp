@@ -156,6 +156,10 @@ Gpt::Gpt(const GptOptions& o) : options_(o) {
 
 torch::Tensor Gpt::forward(const torch::Tensor& tokens) { return run(tokens, nullptr); }
 
+// The blocks; the embeddings (tied to the output layer, so used at both
+// ends of the step) and the final LayerNorm stay gathered, as FSDP's root.
+std::vector<std::shared_ptr<torch::nn::Module>> Gpt::sharding_units() { return {blocks_.begin(), blocks_.end()}; }
+
 torch::Tensor Gpt::forward_cached(const torch::Tensor& tokens, KvCache& cache) { return run(tokens, &cache); }
 
 KvCache Gpt::new_cache() const {
@@ -181,7 +185,9 @@ torch::Tensor Gpt::run(const torch::Tensor& tokens, KvCache* cache) {
   torch::Tensor positions = torch::arange(past, past + steps, tokens.options());
   torch::Tensor x = drop_->forward(wte_->forward(tokens) + wpe_->forward(positions));
   for (std::size_t i = 0; i < blocks_.size(); ++i)
-    x = blocks_[i]->forward(x, cache ? &cache->keys[i] : nullptr, cache ? &cache->values[i] : nullptr);
+    x = run_unit(*blocks_[i], [&] {
+      return blocks_[i]->forward(x, cache ? &cache->keys[i] : nullptr, cache ? &cache->values[i] : nullptr);
+    });
   if (cache) cache->length = past + steps;
   // Tied output layer: logits against the token embedding.
   return torch::nn::functional::linear(ln_f_->forward(x), wte_->weight);

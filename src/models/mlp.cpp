@@ -18,7 +18,8 @@ class Mlp final : public Network {
     register_module("layers", layers_);
   }
 
-  torch::Tensor forward(const torch::Tensor& input) override { return layers_->forward(input.flatten(1)); }
+  torch::Tensor forward(const torch::Tensor& input) override { return run_units(layers_, input.flatten(1)); }
+  std::vector<std::shared_ptr<torch::nn::Module>> sharding_units() override { return units_of(layers_); }
 
  private:
   torch::nn::Sequential layers_;

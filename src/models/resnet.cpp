@@ -56,8 +56,13 @@ class ResNet final : public Network {
   }
 
   torch::Tensor forward(const torch::Tensor& input) override {
-    torch::Tensor features = body_->forward(input);
-    return head_->forward(features.mean({2, 3}));
+    torch::Tensor features = run_units(body_, input).mean({2, 3});
+    return run_unit(*head_, [&] { return head_->forward(features); });
+  }
+  std::vector<std::shared_ptr<torch::nn::Module>> sharding_units() override {
+    std::vector<std::shared_ptr<torch::nn::Module>> units = units_of(body_);
+    units.push_back(head_.ptr());
+    return units;
   }
 
  private:

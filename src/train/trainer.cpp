@@ -19,6 +19,7 @@
 #include "kiln/dist/world.h"
 #include "kiln/dist/zero.h"
 #include "kiln/error.h"
+#include "kiln/models/network.h"
 #include "kiln/train/grad_clip.h"
 
 namespace kiln {
@@ -213,9 +214,13 @@ void Trainer::setup_data_parallel(data::DataModule& data) {
 
 std::shared_ptr<torch::optim::Optimizer> Trainer::make_optimizer(Module& module) {
   std::shared_ptr<torch::optim::Optimizer> own = module.configure_optimizers();
-  const bool zero = dist_ && (options_.strategy == "zero1" || options_.strategy == "zero2");
+  const int zero_stage = !dist_                                                        ? 0
+                         : options_.strategy == "zero1"                                ? 1
+                         : options_.strategy == "zero2"                                ? 2
+                         : options_.strategy == "zero3" || options_.strategy == "fsdp" ? 3
+                                                                                       : 0;
   const auto bucket_bytes = static_cast<std::size_t>(options_.bucket_cap_mb * 1024 * 1024);
-  if (zero) {
+  if (zero_stage > 0) {
     if (own)
       throw option_error("strategy", "'" + options_.strategy +
                                          "' shards the optimizer it builds from the config, but the Module's "
@@ -223,10 +228,22 @@ std::shared_ptr<torch::optim::Optimizer> Trainer::make_optimizer(Module& module)
     if (scaler_) throw option_error("strategy", "'" + options_.strategy + "' does not run with precision=16-mixed yet");
     if (!optimizer_factory_) throw Error("no optimizer: ZeRO needs the optimizer from the config (optimizer:)");
     dist::ZeroOptions zero_options;
-    zero_options.stage = options_.strategy == "zero1" ? 1 : 2;
+    zero_options.stage = zero_stage;
     zero_options.bucket_cap_bytes = bucket_bytes;
+    // Stage 3 gathers the layers of the Module's networks one at a time (the
+    // units they name); parameters outside them, as with a Module of plain
+    // layers, are gathered for the whole step.
+    sharded_networks_.clear();
+    if (zero_stage == 3) {
+      for (const auto& child : module.modules())
+        if (auto network = std::dynamic_pointer_cast<models::Network>(child)) {
+          sharded_networks_.push_back(network);
+          for (auto& unit : network->sharding_units()) zero_options.units.push_back(unit);
+        }
+    }
     zero_ = std::make_shared<dist::ZeroOptimizer>(module, dist_->group, optimizer_factory_, zero_options, dist_->watch);
     zero_->broadcast_from_rank_zero();
+    for (auto& network : sharded_networks_) network->set_unit_hooks(zero_->unit_hooks());
     return zero_->optimizer_ptr();
   }
   if (dist_) {
@@ -237,6 +254,23 @@ std::shared_ptr<torch::optim::Optimizer> Trainer::make_optimizer(Module& module)
   if (own) return own;
   if (!optimizer_factory_) throw Error("no optimizer: the Module has no configure_optimizers and none was configured");
   return optimizer_factory_(module.parameters());
+}
+
+std::shared_ptr<void> Trainer::summon_full_params() {
+  if (!zero_ || zero_->stage() != 3) return nullptr;
+  return std::make_shared<dist::FullParameters>(zero_->summon_full_params());
+}
+
+void Trainer::end_sharding() {
+  if (zero_ && zero_->stage() == 3) {
+    for (auto& network : sharded_networks_) network->set_unit_hooks(nullptr);
+    // Gathered and never released: after fit the Module is whole again, for
+    // test(), predict() and the caller.
+    dist::FullParameters whole = zero_->summon_full_params();
+    whole.keep();
+  }
+  sharded_networks_.clear();
+  zero_.reset();
 }
 
 Metrics Trainer::average_over_ranks(const Metrics& metrics) const {
@@ -267,6 +301,7 @@ Metrics Trainer::evaluate(Module& module, data::BatchLoader* loader, Stage stage
   module.eval();
   LogBuffer logs;
   module.log_sink_ = &logs;
+  if (zero_) zero_->gather_root_parameters();
   loader->start_epoch(0);
   std::int64_t index = 0;
   while (index < limit) {
@@ -283,6 +318,7 @@ Metrics Trainer::evaluate(Module& module, data::BatchLoader* loader, Stage stage
   }
   module.log_sink_ = nullptr;
   module.train(was_training);
+  if (zero_) zero_->release_parameters();
   return logs.take_means();
 }
 
@@ -361,6 +397,7 @@ void Trainer::train_epoch(Module& module, data::BatchLoader& train, data::BatchL
     if (!batch) break;
     batch = to_device(std::move(*batch));
     torch::Tensor loss;
+    if (zero_) zero_->gather_root_parameters();
     {
       train::AutocastGuard autocast(precision_, device_);
       loss = module.training_step(*batch, index);
@@ -476,7 +513,7 @@ void Trainer::fit(Module& module, data::DataModule& data) {
   if (!train_logs_.empty()) publish(train_logs_.take_means());
   for (auto& callback : callbacks_) callback->on_fit_end(*this, module);
   grad_sync_.reset();  // its hooks go with it; the group stays for test()
-  zero_.reset();
+  end_sharding();
   module_ = nullptr;
   optimizer_ = nullptr;
 }

@@ -116,6 +116,9 @@ std::filesystem::path Trainer::save_checkpoint(const std::string& name) {
   if (!can_checkpoint()) return {};
   std::vector<std::string> optimizer_shards;
   if (zero_) optimizer_shards = zero_->gather_optimizer_states();  // collective
+  // ZeRO-3: the whole model, gathered on every rank (collective), is what
+  // rank zero writes; so checkpoints read alike whatever the strategy.
+  dist::FullParameters whole_model = zero_ ? zero_->summon_full_params() : dist::FullParameters();
   if (!is_global_zero()) return {};
   track::JsonValue state = track::JsonValue::object();
   state.set("epoch", track::JsonValue::number(resume_epoch_));
@@ -198,7 +201,11 @@ void Trainer::restore_optimizer(const train::Checkpoint& checkpoint, torch::opti
 std::int64_t Trainer::resume_from(const std::filesystem::path& where, Module& module, torch::optim::Optimizer& opt) {
   train::Checkpoint checkpoint = train::load_checkpoint(where);
   const std::filesystem::path& dir = checkpoint.dir();
-  train::load_model_part(checkpoint, module);
+  {
+    // ZeRO-3: loaded into the gathered parameters, then cut into the shards.
+    dist::FullParameters whole_model = zero_ ? zero_->summon_full_params(/*writeback=*/true) : dist::FullParameters();
+    train::load_model_part(checkpoint, module);
+  }
   restore_optimizer(checkpoint, opt);
   train::restore_rng_state(train::rng_state_from_tensors(checkpoint.tensors("rng"), dir.string() + "/rng.safetensors"));
 

@@ -15,6 +15,7 @@ WeightHistograms::WeightHistograms(WeightHistogramsOptions options) : options_(o
 
 void WeightHistograms::on_train_step_end(Trainer& trainer, Module& module) {
   if (trainer.global_step() % options_.every_n_steps != 0) return;
+  std::shared_ptr<void> whole_model = trainer.summon_full_params();  // ZeRO-3: every rank gathers
   for (const auto& item : module.named_parameters()) trainer.log_histogram("weights/" + item.key(), item.value());
 }
 

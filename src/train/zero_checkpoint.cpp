@@ -34,8 +34,8 @@ std::vector<dist::FlatPlacement> zero_placements(
   const track::JsonValue* entries = layout.find("parameters");
   if (!entries || !entries->is_array())
     throw IoError("checkpoint '" + dir.string() +
-                  "': zero.json has no parameter layout (written before kiln 0.7.0); resume it with strategy=zero1 "
-                  "or zero2");
+                  "': zero.json has no parameter layout (written before kiln 0.7.0); resume it with strategy=zero1, "
+                  "zero2 or zero3");
   std::map<std::string, std::int64_t> offsets;
   for (const track::JsonValue& entry : entries->items()) {
     const track::JsonValue* name = entry.find("name");
@@ -82,7 +82,7 @@ void load_optimizer_into_whole(const Checkpoint& checkpoint, torch::optim::Optim
   if (!factory)
     throw IoError("checkpoint '" + checkpoint.dir().string() +
                   "' holds ZeRO optimizer shards, which only an optimizer from the config (optimizer:) can read; "
-                  "resume it with strategy=zero1 or zero2");
+                  "resume it with strategy=zero1, zero2 or zero3");
   dist::load_zero_shards_into_whole(whole, zero_placements(zero->json, named_trainable, checkpoint.dir()), zero->shards,
                                     zero->shard_numel, factory);
 }

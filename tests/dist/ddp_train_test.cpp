@@ -43,15 +43,18 @@ train::TensorMap last_weights(const fs::path& run) {
   return train::load_safetensors(last_checkpoint(run) / "model.safetensors").tensors;
 }
 
-void expect_two_ranks_match_one_process(const std::string& strategy) {
+// `extra`: overrides for both runs; `first_layer`: the model's first
+// layer's name in the checkpoint.
+void expect_two_ranks_match_one_process(const std::string& strategy, const std::string& extra = "",
+                                        const std::string& first_layer = "network.layers.0") {
   testing::TempDir dir;
   const fs::path single = dir.path() / "single", ddp = dir.path() / "ddp";
   CommandResult alone = testing::run_command(
-      kKiln + " train" + kJob + " data.batch_size=64 run.root=" + shell_quote(single.string()), dir.path());
+      kKiln + " train" + kJob + extra + " data.batch_size=64 run.root=" + shell_quote(single.string()), dir.path());
   ASSERT_EQ(alone.exit_code, 0) << alone.err;
   CommandResult launched = testing::run_command(kKiln + " launch --nproc-per-node 2 --master-port 0 --log-dir " +
                                                     shell_quote((dir.path() / "logs").string()) + " -- " + kKiln +
-                                                    " train" + kJob + " trainer.strategy=" + strategy +
+                                                    " train" + kJob + extra + " trainer.strategy=" + strategy +
                                                     " data.batch_size=32 run.root=" + shell_quote(ddp.string()),
                                                 dir.path());
   ASSERT_EQ(launched.exit_code, 0) << launched.err;
@@ -66,16 +69,18 @@ void expect_two_ranks_match_one_process(const std::string& strategy) {
 
   // ZeRO: the checkpoint holds each rank's optimizer shard and their layout.
   const fs::path checkpoint = last_checkpoint(run);
-  const bool zero = strategy.rfind("zero", 0) == 0;
+  const bool zero = strategy.rfind("zero", 0) == 0 || strategy == "fsdp";
   EXPECT_EQ(fs::exists(checkpoint / "zero.json"), zero) << strategy;
   EXPECT_EQ(fs::exists(checkpoint / "optimizer.rank1.pt"), zero) << strategy;
   EXPECT_EQ(fs::exists(checkpoint / "optimizer.pt"), !zero) << strategy;
   if (zero) {
-    // The flat layout names every trainable parameter: the MLP's first
-    // layer's weight comes last (the buckets' reverse order).
+    // The flat layout names every trainable parameter and the stage.
     const std::string layout = read_file(checkpoint / "zero.json");
     EXPECT_NE(layout.find("\"world_size\": 2"), std::string::npos) << layout;
-    EXPECT_NE(layout.find("\"name\": \"network.layers.0.weight\""), std::string::npos) << layout;
+    EXPECT_NE(layout.find("\"stage\": " + std::string(strategy == "fsdp" ? "3" : strategy.substr(4))),
+              std::string::npos)
+        << layout;
+    EXPECT_NE(layout.find("\"name\": \"" + first_layer + ".weight\""), std::string::npos) << layout;
   }
 
   train::TensorMap a = last_weights(run_dir_under(single));
@@ -96,6 +101,52 @@ TEST(DdpTrain, TwoRanksUnderKilnLaunchMatchOneProcessWithTwiceTheBatch) { expect
 TEST(DdpTrain, ZeroStageOneMatchesOneProcess) { expect_two_ranks_match_one_process("zero1"); }
 
 TEST(DdpTrain, ZeroStageTwoMatchesOneProcess) { expect_two_ranks_match_one_process("zero2"); }
+
+// Stage 3 gathers the MLP's layers one at a time; the validation, the test
+// after fit, the checkpoints and a callback that reads every parameter
+// (weight histograms, under summon_full_params) all see whole weights.
+TEST(DdpTrain, ZeroStageThreeMatchesOneProcess) {
+  expect_two_ranks_match_one_process(
+      "zero3", " +callbacks.histograms._target_=weight_histograms +callbacks.histograms.every_n_steps=4");
+}
+
+// The CNN's convolutions as units, by FSDP's name.
+TEST(DdpTrain, FsdpShardsTheCnnAndMatchesOneProcess) {
+  expect_two_ranks_match_one_process("fsdp", " model=cnn", "network.features.0");
+}
+
+// The GPT's blocks are its units; the tied embedding and the final
+// LayerNorm stay gathered through the step (FSDP's root).
+TEST(DdpTrain, ZeroStageThreeTrainsAGptAsOneProcessDoes) {
+  testing::TempDir dir;
+  const std::string job =
+      " +recipe=gpt_tiny data=synthetic_tokens model.n_layer=2 model.n_embd=32 model.n_head=2 model.block_size=16 "
+      "data.train_windows=256 data.eval_windows=16 optimizer.weight_decay_1d=true trainer.max_steps=6 "
+      "trainer.max_epochs=1 trainer.num_threads=1 trainer.log_every_n_steps=2 run.record=false";
+  const fs::path single = dir.path() / "single", sharded = dir.path() / "sharded";
+  CommandResult alone = testing::run_command(
+      kKiln + " train" + job + " data.batch_size=8 run.root=" + shell_quote(single.string()), dir.path());
+  ASSERT_EQ(alone.exit_code, 0) << alone.err;
+  CommandResult launched =
+      testing::run_command(kKiln + " launch --nproc-per-node 2 --master-port 0 --log-dir " +
+                               shell_quote((dir.path() / "logs").string()) + " -- " + kKiln + " train" + job +
+                               " trainer.strategy=zero3 data.batch_size=4 run.root=" + shell_quote(sharded.string()),
+                           dir.path());
+  ASSERT_EQ(launched.exit_code, 0) << launched.err;
+  auto run_of = [](const fs::path& root) {
+    fs::path found;
+    for (const auto& entry : fs::directory_iterator(root / "gpt_tiny")) found = entry.path();
+    return found;
+  };
+  const fs::path run = run_of(sharded);
+  EXPECT_NE(read_file(last_checkpoint(run) / "zero.json").find("\"stage\": 3"), std::string::npos);
+  train::TensorMap a = last_weights(run_of(single)), b = last_weights(run);
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, tensor] : a) {
+    ASSERT_TRUE(b.count(name)) << name;
+    EXPECT_LT((tensor - b.at(name)).abs().max().item<double>(), 1e-5) << name;
+  }
+}
 
 // Six steps under one strategy, six more resumed under another, against
 // twelve in one process: the optimizer state crosses between ZeRO's shards
@@ -209,6 +260,10 @@ TEST(DdpTrain, ConsolidatedZeroCheckpointHoldsWhatOneProcessHolds) {
 TEST(DdpTrain, ZeroCheckpointResumesInOneProcess) { expect_resume_across_strategies("zero2", "single"); }
 
 TEST(DdpTrain, OneProcessCheckpointResumesUnderZero) { expect_resume_across_strategies("single", "zero1"); }
+
+TEST(DdpTrain, ZeroStageThreeCheckpointResumesInOneProcess) { expect_resume_across_strategies("zero3", "single"); }
+
+TEST(DdpTrain, OneProcessCheckpointResumesUnderFsdp) { expect_resume_across_strategies("single", "fsdp"); }
 
 }  // namespace
 }  // namespace kiln::dist

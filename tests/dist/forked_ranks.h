@@ -14,6 +14,7 @@
 
 #include "kiln/dist/launcher.h"
 #include "kiln/dist/world.h"
+#include "kiln/models/network.h"
 
 namespace kiln::dist::test_support {
 
@@ -24,6 +25,19 @@ inline torch::nn::Sequential make_model(std::uint64_t seed) {
   return torch::nn::Sequential(torch::nn::Linear(kIn, kHidden), torch::nn::Tanh(), torch::nn::Linear(kHidden, kHidden),
                                torch::nn::Tanh(), torch::nn::Linear(kHidden, kOut));
 }
+
+// make_model's layers as a Network whose Linear layers are its sharding
+// units (ZeRO-3 gathers them one at a time); the same parameters, in the
+// same order, as make_model(seed).
+class LayeredModel final : public models::Network {
+ public:
+  explicit LayeredModel(std::uint64_t seed) : layers_(register_module("layers", make_model(seed))) {}
+  torch::Tensor forward(const torch::Tensor& x) override { return run_units(layers_, x); }
+  std::vector<std::shared_ptr<torch::nn::Module>> sharding_units() override { return units_of(layers_); }
+
+ private:
+  torch::nn::Sequential layers_;
+};
 
 inline std::int64_t model_numel() {
   return (kIn * kHidden + kHidden) + (kHidden * kHidden + kHidden) + (kHidden * kOut + kOut);

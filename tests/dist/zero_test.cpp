@@ -1,4 +1,4 @@
-// ZeRO stages 1 and 2 over real Gloo between real forked processes: N ranks
+// ZeRO stages 1, 2 and 3 over real Gloo between real forked processes: N ranks
 // with batch B end with the parameters of one process with batch N * B
 // (within float tolerance: the gradient sums run in another order), every
 // rank holds the same parameters, each rank's model states take the bytes
@@ -66,12 +66,18 @@ std::string read_text(const fs::path& path) {
 void train_rank(int rank, int port, const Plan& plan) {
   DistributedContext context =
       init_process_group(test_support::loopback_world(rank, plan.world_size, port), {std::chrono::seconds(60)});
-  auto model = make_model(1000 + static_cast<std::uint64_t>(rank));  // the broadcast makes them rank 0's
-  ZeroOptimizer zero(*model, context.group, adamw, {plan.stage, plan.bucket_bytes});
+  // The broadcast makes every rank's parameters rank 0's.
+  auto model = std::make_shared<test_support::LayeredModel>(1000 + static_cast<std::uint64_t>(rank));
+  ZeroOptions options{plan.stage, plan.bucket_bytes};
+  if (plan.stage == 3) options.units = model->sharding_units();
+  ZeroOptimizer zero(*model, context.group, adamw, options);
   zero.broadcast_from_rank_zero();
+  model->set_unit_hooks(zero.unit_hooks());
   if (plan.first_step > 0) {
     torch::Tensor weights;
     torch::load(weights, (plan.resume_dir / "weights.pt").string());
+    // Stage 3: loaded into the gathered parameters, then cut into the shards.
+    FullParameters whole_model = zero.summon_full_params(/*writeback=*/true);
     torch::NoGradGuard no_grad;
     std::int64_t at = 0;
     for (auto& p : model->parameters()) {
@@ -98,6 +104,7 @@ void train_rank(int rank, int port, const Plan& plan) {
   ModelStateBytes after_sync;
   for (int step = plan.first_step; step < plan.first_step + plan.steps; ++step) {
     const std::int64_t start = step * plan.global_batch() + rank * per_rank;
+    zero.gather_root_parameters();
     torch::mse_loss(model->forward(x.narrow(0, start, per_rank)), y.narrow(0, start, per_rank)).backward();
     zero.finish_gradient_sync();
     if (plan.clip) zero.clip_grad_norm_(kClipNorm);
@@ -107,7 +114,10 @@ void train_rank(int rank, int port, const Plan& plan) {
     zero.optimizer().zero_grad();
   }
   const std::string tag = std::to_string(rank);
-  torch::save(flat_parameters(*model), (plan.out / ("weights" + tag + ".pt")).string());
+  {
+    FullParameters whole_model = zero.summon_full_params();
+    torch::save(flat_parameters(*model), (plan.out / ("weights" + tag + ".pt")).string());
+  }
   std::vector<std::string> states = zero.gather_optimizer_states();
   for (std::size_t r = 0; r < states.size(); ++r)
     write_text(plan.out / ("optimizer.rank" + std::to_string(r) + ".pt"), states[r]);
@@ -203,6 +213,30 @@ TEST(Zero, StageTwoOnFourRanksWithSmallBucketsMatchesOneProcess) {
   expect_matches_one_process(plan, plan.steps);
 }
 
+// Stage 3: each Linear layer gathered just before its forward and its
+// backward, and released after each.
+TEST(Zero, StageThreeOnTwoRanksMatchesOneProcess) {
+  testing::TempDir dir;
+  Plan plan{.world_size = 2, .stage = 3, .out = dir.path()};
+  run(plan);
+  expect_matches_one_process(plan, plan.steps);
+}
+
+TEST(Zero, StageThreeOnFourRanksWithSmallBucketsMatchesOneProcess) {
+  testing::TempDir dir;
+  // 4 ranks cut even the first layer (12 x 32 + 32 elements of 1,509) across shards.
+  Plan plan{.world_size = 4, .stage = 3, .bucket_bytes = 512, .out = dir.path()};
+  run(plan);
+  expect_matches_one_process(plan, plan.steps);
+}
+
+TEST(Zero, StageThreeClipsWithTheWholeModelsNorm) {
+  testing::TempDir dir;
+  Plan plan{.world_size = 2, .stage = 3, .clip = true, .out = dir.path()};
+  run(plan);
+  expect_matches_one_process(plan, plan.steps);
+}
+
 TEST(Zero, GradientClippingUsesTheWholeModelsNorm) {
   testing::TempDir dir;
   Plan plan{.world_size = 2, .stage = 2, .clip = true, .out = dir.path()};
@@ -212,10 +246,12 @@ TEST(Zero, GradientClippingUsesTheWholeModelsNorm) {
 
 // Model states per rank, measured from the tensors each rank holds, against
 // ZeRO's formulas for fp32 Adam: 4 bytes of weights, 4 of gradient, 8 of
-// moments; stage 1: 8Ψ + 12Ψ/N, stage 2: 4Ψ + 12Ψ/N.
+// moments; stage 1: 8Ψ + 12Ψ/N, stage 2: 4Ψ + 12Ψ/N, stage 3: 16Ψ/N. The
+// bytes each rank gathers per step: Ψ (stages 1, 2: after the step), 2Ψ
+// (stage 3: every layer before its forward and again before its backward).
 TEST(Zero, ModelStateBytesFollowThePapersFormulas) {
   const std::int64_t psi = model_numel();
-  for (int stage : {1, 2}) {
+  for (int stage : {1, 2, 3}) {
     testing::TempDir dir;
     Plan plan{.world_size = 4, .stage = stage, .steps = 3, .out = dir.path()};
     run(plan);
@@ -228,12 +264,14 @@ TEST(Zero, ModelStateBytesFollowThePapersFormulas) {
       ASSERT_EQ(
           std::fscanf(f, "%lld %lld %lld %zu %zu %lld", &params, &grads, &optimizer, &reduced, &gathered, &buckets), 6);
       std::fclose(f);
-      EXPECT_EQ(params, 4 * shard * 4) << "the flat buffer: Ψ padded to 4 shards";
-      // Stage 1 keeps every local gradient until the step, stage 2 only its shard.
+      // Stages 1, 2: the flat buffer, Ψ padded to 4 shards; stage 3: the shard.
+      EXPECT_EQ(params, stage == 3 ? 4 * shard : 4 * shard * 4) << "stage " << stage << " rank " << rank;
+      // Stage 1 keeps every local gradient until the step, stages 2 and 3 only the shard.
       EXPECT_EQ(grads, stage == 1 ? 4 * psi + 4 * shard : 4 * shard) << "stage " << stage << " rank " << rank;
       EXPECT_EQ(optimizer, 8 * shard) << "Adam's two moments for the shard only";
       EXPECT_EQ(reduced, static_cast<std::size_t>(4 * psi)) << "every gradient reduced once: Ψ";
-      EXPECT_EQ(gathered, static_cast<std::size_t>(4 * 4 * shard)) << "every parameter gathered once: Ψ";
+      EXPECT_EQ(gathered, static_cast<std::size_t>(stage == 3 ? 2 * 4 * psi : 4 * 4 * shard))
+          << "stage " << stage << ": Ψ (padded) after the step, or 2Ψ during it";
       EXPECT_EQ(buckets, 0) << "no gradient bucket is kept between steps";
     }
   }
@@ -248,6 +286,18 @@ TEST(Zero, OptimizerShardsSavedOnTwoRanksResumeOnFour) {
   fs::copy_file(first.path() / "weights0.pt", first.path() / "weights.pt");
   Plan four{
       .world_size = 4, .stage = 2, .steps = 10, .first_step = 10, .out = second.path(), .resume_dir = first.path()};
+  run(four);
+  expect_matches_one_process(four, 20);
+}
+
+// The same across stages: ZeRO-2 on 2 ranks, then ZeRO-3 on 4 (its weights
+// loaded through summon_full_params' writeback into the shards).
+TEST(Zero, ZeroTwoOnTwoRanksResumesAsZeroThreeOnFour) {
+  testing::TempDir first, second;
+  run(Plan{.world_size = 2, .stage = 2, .steps = 10, .out = first.path()});
+  fs::copy_file(first.path() / "weights0.pt", first.path() / "weights.pt");
+  Plan four{
+      .world_size = 4, .stage = 3, .steps = 10, .first_step = 10, .out = second.path(), .resume_dir = first.path()};
   run(four);
   expect_matches_one_process(four, 20);
 }
@@ -318,15 +368,108 @@ TEST(Zero, AnOptimizerWithParameterGroupsIsRefusedNamingTheOption) {
   EXPECT_EQ(codes, (std::vector<int>{0, 0}));
 }
 
-TEST(Zero, StageThreeIsRefusedByName) {
+TEST(Zero, AStageOtherThanOneToThreeIsRefusedByName) {
   auto model = make_model(1);
   // No group is needed to refuse: the options are checked first.
   try {
-    ZeroOptimizer zero(*model, c10::intrusive_ptr<c10d::ProcessGroup>(), adamw, {3});
-    FAIL() << "stage 3 was accepted";
+    ZeroOptimizer zero(*model, c10::intrusive_ptr<c10d::ProcessGroup>(), adamw, {4});
+    FAIL() << "stage 4 was accepted";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("stage 3 is not built"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("stage 4 does not exist"), std::string::npos) << e.what();
   }
+}
+
+// Outside its layer's forward and backward a stage-3 parameter holds no
+// memory (its shapes stay, for autograd); summon_full_params gives it its
+// value for a while.
+TEST(Zero, AStageThreeParameterIsReleasedOutsideItsLayer) {
+  std::vector<int> codes = test_support::run_forked_ranks(2, [](int rank, int port) {
+    DistributedContext context =
+        init_process_group(test_support::loopback_world(rank, 2, port), {std::chrono::seconds(60)});
+    auto model = std::make_shared<test_support::LayeredModel>(1);
+    ZeroOptions options{3};
+    options.units = model->sharding_units();
+    ZeroOptimizer zero(*model, context.group, adamw, options);
+    model->set_unit_hooks(zero.unit_hooks());
+    const torch::Tensor weight = model->parameters().front();
+    if (weight.storage().nbytes() != 0) throw std::runtime_error("the parameter holds memory between steps");
+    if (weight.sizes() != torch::IntArrayRef{test_support::kHidden, test_support::kIn})
+      throw std::runtime_error("the released parameter lost its shape");
+    {
+      FullParameters whole_model = zero.summon_full_params();
+      if (weight.storage().nbytes() == 0) throw std::runtime_error("summon_full_params left it released");
+      if (!torch::equal(weight, make_model(1)->parameters().front()))
+        throw std::runtime_error("the summoned parameter is not the model's first layer");
+    }
+    if (weight.storage().nbytes() != 0) throw std::runtime_error("the parameter stayed gathered after summoning");
+  });
+  EXPECT_EQ(codes, (std::vector<int>{0, 0}));
+}
+
+// Three units, each a Linear layer that counts the units whose parameters
+// hold memory inside its forward and (through a hook on its product, whose
+// gradient comes before its own) inside its backward.
+struct ProbedLayerImpl : torch::nn::Module {
+  ProbedLayerImpl() : linear(register_module("linear", torch::nn::Linear(8, 8))) {}
+  torch::Tensor forward(torch::Tensor x) {
+    seen_in_forward->push_back(count());
+    torch::Tensor product = linear->forward(x);
+    product.register_hook([this](const torch::Tensor&) { seen_in_backward->push_back(count()); });
+    return torch::tanh(product);
+  }
+  torch::nn::Linear linear;
+  std::function<int()> count;
+  std::vector<int>* seen_in_forward = nullptr;
+  std::vector<int>* seen_in_backward = nullptr;
+};
+
+class ProbedModel final : public models::Network {
+ public:
+  ProbedModel(std::vector<int>* forward, std::vector<int>* backward) {
+    for (int i = 0; i < 3; ++i) {
+      auto layer = std::make_shared<ProbedLayerImpl>();
+      layer->count = [this] {
+        int gathered = 0;
+        for (auto& l : layers_) gathered += l->linear->weight.storage().nbytes() > 0;
+        return gathered;
+      };
+      layer->seen_in_forward = forward;
+      layer->seen_in_backward = backward;
+      layers_.push_back(register_module("layer" + std::to_string(i), layer));
+    }
+  }
+  torch::Tensor forward(const torch::Tensor& input) override {
+    torch::Tensor x = input;
+    for (auto& layer : layers_) x = run_unit(*layer, [&] { return layer->forward(x); });
+    return x;
+  }
+  std::vector<std::shared_ptr<torch::nn::Module>> sharding_units() override { return {layers_.begin(), layers_.end()}; }
+
+ private:
+  std::vector<std::shared_ptr<ProbedLayerImpl>> layers_;
+};
+
+TEST(Zero, StageThreeHoldsOneLayerAtATimeInForwardAndBackward) {
+  std::vector<int> codes = test_support::run_forked_ranks(2, [](int rank, int port) {
+    DistributedContext context =
+        init_process_group(test_support::loopback_world(rank, 2, port), {std::chrono::seconds(60)});
+    std::vector<int> forward, backward;
+    auto model = std::make_shared<ProbedModel>(&forward, &backward);
+    ZeroOptions options{3};
+    options.units = model->sharding_units();
+    ZeroOptimizer zero(*model, context.group, adamw, options);
+    model->set_unit_hooks(zero.unit_hooks());
+    for (int step = 0; step < 2; ++step) {
+      zero.gather_root_parameters();
+      model->forward(torch::ones({4, 8})).sum().backward();
+      zero.finish_gradient_sync();
+      zero.optimizer().step();
+      zero.all_gather_parameters();
+    }
+    if (forward != std::vector<int>(6, 1) || backward != std::vector<int>(6, 1))
+      throw std::runtime_error("gathered units seen in forward/backward are not one at a time");
+  });
+  EXPECT_EQ(codes, (std::vector<int>{0, 0}));
 }
 
 }  // namespace

@@ -64,6 +64,7 @@ class Gpt : public Network {
   // Logits [B, T, vocab_size] for tokens [B, T] (int64, T <= block_size).
   // Throws kiln::Error naming the shape for anything else.
   torch::Tensor forward(const torch::Tensor& tokens) override;
+  std::vector<std::shared_ptr<torch::nn::Module>> sharding_units() override;
   // Logits for `tokens` [B, T] that continue the positions in `cache`, which
   // it extends by T. Throws kiln::Error when cache.length + T > block_size.
   torch::Tensor forward_cached(const torch::Tensor& tokens, KvCache& cache);

@@ -38,6 +38,9 @@ struct DistributedContext;
 class GradientSync;
 class ZeroOptimizer;
 }  // namespace kiln::dist
+namespace kiln::models {
+class Network;
+}  // namespace kiln::models
 
 namespace kiln {
 namespace train {
@@ -107,8 +110,8 @@ class Trainer {
   // Ends fit after the current step (EarlyStopping uses this).
   void request_stop() { should_stop_ = true; }
   bool stop_requested() const { return should_stop_; }
-  // Data-parallel training (strategy ddp, zero1 or zero2 under a launcher,
-  // docs/distributed.md):
+  // Data-parallel training (strategy ddp, zero1, zero2 or zero3 under a
+  // launcher, docs/distributed.md):
   // this process's rank and the number of ranks; 0 and 1 otherwise. Only
   // global rank zero logs and writes checkpoints (Lightning's is_global_zero).
   int global_rank() const;
@@ -128,6 +131,12 @@ class Trainer {
   // tensor; reading its value (.item()) is a host sync, so callbacks read it
   // only now and then. Undefined before the first batch.
   const torch::Tensor& last_loss() const { return last_loss_; }
+  // Under ZeRO stage 3 a parameter holds its value only while its layer
+  // runs; a callback that reads parameters (WeightHistograms) holds this
+  // while it does: every parameter gathered, as in one process (FSDP's
+  // summon_full_params). Collective: every rank must call it. Empty
+  // otherwise.
+  std::shared_ptr<void> summon_full_params();
   // Sends metrics to the loggers at the current global step, and into
   // callback_metrics (LearningRateMonitor uses this).
   void log_metrics(const Metrics& metrics) { publish(metrics); }
@@ -186,13 +195,17 @@ class Trainer {
   // The fit's optimizer: the Module's own, the factory's, or (ZeRO) the
   // factory's over this rank's shard; DDP's gradient hooks are set up here.
   std::shared_ptr<torch::optim::Optimizer> make_optimizer(Module& module);
+  // End of fit: the parameters a ZeRO-3 fit sharded gathered for good
+  // (collective), its hooks removed and the ZeRO optimizer gone.
+  void end_sharding();
   // The mean over ranks of each value (every rank logs the same keys).
   Metrics average_over_ranks(const Metrics& metrics) const;
 
   TrainerOptions options_;
-  std::shared_ptr<dist::DistributedContext> dist_;  // data parallel only
-  std::shared_ptr<dist::GradientSync> grad_sync_;   // strategy ddp
-  std::shared_ptr<dist::ZeroOptimizer> zero_;       // strategies zero1, zero2
+  std::shared_ptr<dist::DistributedContext> dist_;                  // data parallel only
+  std::shared_ptr<dist::GradientSync> grad_sync_;                   // strategy ddp
+  std::shared_ptr<dist::ZeroOptimizer> zero_;                       // strategies zero1, zero2, zero3
+  std::vector<std::shared_ptr<models::Network>> sharded_networks_;  // zero3: running their units through zero_
   train::Precision precision_ = train::Precision::k32;
   torch::Device device_{torch::kCPU};
   std::unique_ptr<GradScaler> scaler_;  // precision 16-mixed only

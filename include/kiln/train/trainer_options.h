@@ -38,8 +38,9 @@ struct TrainerOptions {
   std::int64_t devices = 1;
   std::optional<std::int64_t> num_threads;  // intra-op threads; null: the cores available to the process
   // "auto": DDP when the launcher started more than one rank (WORLD_SIZE > 1),
-  // else one process; "ddp": the same, named; "zero1" / "zero2": ZeRO stage 1
-  // (optimizer state sharded) / 2 (+ gradients). See docs/distributed.md.
+  // else one process; "ddp": the same, named; "zero1" / "zero2" / "zero3":
+  // ZeRO stage 1 (optimizer state sharded) / 2 (+ gradients) / 3 (+
+  // parameters; "fsdp" names it too). See docs/distributed.md.
   std::string strategy = "auto";
   double bucket_cap_mb = 25;           // DDP gradient bucket size (PyTorch's default)
   double process_group_timeout = 300;  // seconds a rank waits for the others (rendezvous, collectives)
@@ -89,8 +90,8 @@ inline config::Schema<TrainerOptions> trainer_options_schema() {
   s.field("strategy", &T::strategy)
       .doc(
           "auto/ddp: DDP when launched with WORLD_SIZE > 1 (kiln launch, torchrun, SLURM); zero1: + optimizer "
-          "state sharded; zero2: + gradients sharded")
-      .choices({"auto", "ddp", "zero1", "zero2"});
+          "state sharded; zero2: + gradients sharded; zero3 or fsdp: + parameters sharded, gathered per layer")
+      .choices({"auto", "ddp", "zero1", "zero2", "zero3", "fsdp"});
   s.field("bucket_cap_mb", &T::bucket_cap_mb).doc("DDP/ZeRO: gradient bucket size in MB").min(0.0);
   s.field("process_group_timeout", &T::process_group_timeout)
       .doc("DDP: seconds a rank waits for the others before failing")

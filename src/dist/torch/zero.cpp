@@ -4,17 +4,19 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "kiln/dist/elementwise_state.h"
 #include "kiln/error.h"
+#include "sharded_parameters.h"
 
 namespace kiln::dist {
 namespace {
 
 ZeroOptions checked(ZeroOptions options) {
-  if (options.stage != 1 && options.stage != 2)
+  if (options.stage < 1 || options.stage > 3)
     throw Error("zero: stage " + std::to_string(options.stage) +
-                " is not built; stages 1 (optimizer state sharded) and 2 (+ gradients) are");
+                " does not exist; stages 1 (optimizer state sharded), 2 (+ gradients) and 3 (+ parameters) do");
   return options;
 }
 
@@ -76,19 +78,35 @@ ZeroOptimizer::ZeroOptimizer(torch::nn::Module& module, c10::intrusive_ptr<c10d:
       sync_(module, group, gradient_options(options_), std::move(watch)) {
   torch::NoGradGuard no_grad;
   const std::vector<torch::Tensor>& params = sync_.parameters();
-  flat_params_ = torch::zeros({world_ * sync_.shard_numel()}, params.front().options().requires_grad(false));
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    torch::Tensor param = params[i];
-    torch::Tensor view = flat_params_.narrow(0, sync_.flat_offset(i), param.numel()).view(param.sizes());
-    view.copy_(param);
-    // The parameter keeps its autograd identity (hooks, grad accumulator)
-    // and now lives in the flat buffer, as DeepSpeed's flat parameters do.
-    param.set_data(view);
+  if (options_.stage == 3) {
+    // The shards are cut from rank 0's model, and then only they remain.
+    sync_.broadcast_from_rank_zero();
+    shard_ = torch::zeros({sync_.shard_numel()}, params.front().options().requires_grad(false));
+    std::vector<FlatParameter> placed;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const std::int64_t start = sync_.flat_offset(i), end = start + params[i].numel();
+      const std::int64_t lo = std::max(start, shard_start()), hi = std::min(end, shard_start() + shard_numel());
+      if (lo < hi)
+        shard_.narrow(0, lo - shard_start(), hi - lo).copy_(params[i].reshape({-1}).narrow(0, lo - start, hi - lo));
+      placed.push_back({params[i], start});
+    }
+    shard_.set_requires_grad(true);
+    sharded_ = std::make_shared<ShardedParameters>(std::move(placed), shard_, options_.units, group_, sync_.watch());
+  } else {
+    flat_params_ = torch::zeros({world_ * sync_.shard_numel()}, params.front().options().requires_grad(false));
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      torch::Tensor param = params[i];
+      torch::Tensor view = flat_params_.narrow(0, sync_.flat_offset(i), param.numel()).view(param.sizes());
+      view.copy_(param);
+      // The parameter keeps its autograd identity (hooks, grad accumulator)
+      // and now lives in the flat buffer, as DeepSpeed's flat parameters do.
+      param.set_data(view);
+    }
+    // A view of a buffer that needs no grad is a leaf: the optimizer updates
+    // it in place, which updates the parameters it overlaps.
+    shard_ = flat_params_.narrow(0, shard_start(), sync_.shard_numel());
+    shard_.set_requires_grad(true);
   }
-  // A view of a buffer that needs no grad is a leaf: the optimizer updates
-  // it in place, which updates the parameters it overlaps.
-  shard_ = flat_params_.narrow(0, shard_start(), sync_.shard_numel());
-  shard_.set_requires_grad(true);
   factory_ = factory;
   optimizer_ = factory({shard_});
   if (optimizer_ && optimizer_->param_groups().size() > 1)
@@ -103,10 +121,43 @@ ZeroOptimizer::ZeroOptimizer(torch::nn::Module& module, c10::intrusive_ptr<c10d:
         "zero: the optimizer factory must build its optimizer over exactly the tensors it is given (one shard)");
 }
 
+FullParameters::FullParameters(ShardedParameters* sharded, bool writeback) : sharded_(sharded), writeback_(writeback) {
+  if (sharded_) sharded_->gather_all();
+}
+
+FullParameters::FullParameters(FullParameters&& other) noexcept
+    : sharded_(std::exchange(other.sharded_, nullptr)), writeback_(other.writeback_) {}
+
+FullParameters::~FullParameters() {
+  if (sharded_) sharded_->release_all(writeback_);
+}
+
+void ZeroOptimizer::broadcast_from_rank_zero() {
+  if (!sharded_) return sync_.broadcast_from_rank_zero();
+  torch::NoGradGuard no_grad;
+  for (torch::Tensor b : module_.buffers()) {
+    std::vector<torch::Tensor> one{b};
+    sync_.watch()->wait(group_->broadcast(one), "broadcast of the buffers from rank 0");
+  }
+}
+
 void ZeroOptimizer::finish_gradient_sync() {
   sync_.finish_gradient_sync();
   shard_.mutable_grad() = sync_.gradient_shard();
+  if (sharded_) sharded_->release_all();
 }
+
+std::shared_ptr<models::UnitHooks> ZeroOptimizer::unit_hooks() const { return sharded_; }
+
+void ZeroOptimizer::gather_root_parameters() {
+  if (sharded_) sharded_->gather_root();
+}
+
+void ZeroOptimizer::release_parameters() {
+  if (sharded_) sharded_->release_all();
+}
+
+FullParameters ZeroOptimizer::summon_full_params(bool writeback) { return FullParameters(sharded_.get(), writeback); }
 
 double ZeroOptimizer::clip_grad_norm_(double max_norm) {
   torch::NoGradGuard no_grad;
@@ -127,6 +178,11 @@ void ZeroOptimizer::clip_grad_value_(double clip_value) {
 
 void ZeroOptimizer::all_gather_parameters() {
   torch::NoGradGuard no_grad;
+  if (sharded_) {
+    // The optimizer stepped the shard; the next forward gathers from it.
+    bytes_gathered_ = sharded_->take_bytes_gathered();
+    return;
+  }
   // An all-gather as one broadcast per shard, in place in the flat buffer:
   // the same bytes on the wire as Gloo's all-gather, without its copies
   // through a freshly allocated buffer of the whole model (3x faster here).
@@ -149,7 +205,7 @@ void ZeroOptimizer::all_gather_parameters() {
 
 ModelStateBytes ZeroOptimizer::model_state_bytes() const {
   ModelStateBytes out;
-  out.parameters = parameter_bytes(module_);
+  out.parameters = parameter_bytes(module_) + (sharded_ ? tensor_bytes(shard_) : 0);
   out.gradients = gradient_bytes(module_) + tensor_bytes(sync_.gradient_shard());
   out.optimizer = optimizer_state_bytes(*optimizer_);
   return out;

@@ -127,7 +127,7 @@ void ZeroOptimizer::load_whole_optimizer_state(torch::optim::Optimizer& whole,
     sliced.step = std::max(sliced.step, state.step);
     for (const auto& [name, tensor] : state.tensors) {
       torch::Tensor& space = flat[name];
-      if (!space.defined()) space = torch::zeros({flat_params_.numel()}, tensor.options());
+      if (!space.defined()) space = torch::zeros({world_ * sync_.shard_numel()}, tensor.options());
       space.narrow(0, sync_.flat_offset(i), tensor.numel()).copy_(tensor.flatten());
     }
   }
