@@ -4,7 +4,8 @@
 //     on the same cores (samples/s ratio: the scaling of this machine);
 //   - communication: bytes each rank sent over loopback per step (the lo
 //     interface's counter, read by rank 0 around the timed steps, divided by
-//     the ranks) against the formula, 2Ψ(N-1)/N floats for DDP and ZeRO-1/2;
+//     the ranks) against the formula, 2Ψ(N-1)/N floats for DDP and ZeRO-1/2,
+//     3Ψ(N-1)/N for ZeRO-3 (each layer gathered for forward and backward);
 //   - memory: each rank's model states (weights, gradients, optimizer state,
 //     measured from the tensors it holds) against the ZeRO paper's formulas
 //     for fp32 Adam, and its peak RSS.
@@ -34,6 +35,7 @@
 #include "kiln/dist/ddp.h"
 #include "kiln/dist/process_group.h"
 #include "kiln/dist/zero.h"
+#include "kiln/models/zoo.h"
 #include "kiln/train/malloc_tuning.h"
 #include "support/temp_dir.h"
 
@@ -88,15 +90,15 @@ Args parse_args(int argc, char** argv) {
   return a;
 }
 
-torch::nn::Sequential make_mlp(const Args& a) {
+// The zoo's MLP: its Linear layers are ZeRO-3's units.
+std::shared_ptr<kiln::models::Network> make_mlp(const Args& a) {
   torch::manual_seed(1);
-  torch::nn::Sequential mlp;
-  for (int l = 0; l < a.layers; ++l) {
-    mlp->push_back(torch::nn::Linear(a.width, a.width));
-    mlp->push_back(torch::nn::ReLU());
-  }
-  mlp->push_back(torch::nn::Linear(a.width, 10));
-  return mlp;
+  kiln::models::MlpOptions options;
+  options.in_features = a.width;
+  options.hidden.assign(static_cast<std::size_t>(a.layers), a.width);
+  options.num_classes = 10;
+  options.dropout = 0;
+  return kiln::models::make_mlp(options);
 }
 
 std::shared_ptr<torch::optim::Optimizer> adamw(std::vector<torch::Tensor> params) {
@@ -132,9 +134,11 @@ void run_rank(const Args& a, const std::string& strategy, int rank, int world, i
   if (strategy == "ddp") {
     sync = std::make_unique<kiln::dist::GradientSync>(*model, context->group, kiln::dist::DdpOptions{}, context->watch);
     optimizer = adamw(model->parameters());
-  } else if (strategy == "zero1" || strategy == "zero2") {
-    zero = std::make_unique<kiln::dist::ZeroOptimizer>(
-        *model, context->group, adamw, kiln::dist::ZeroOptions{strategy == "zero1" ? 1 : 2}, context->watch);
+  } else if (strategy.rfind("zero", 0) == 0) {
+    kiln::dist::ZeroOptions options{strategy.back() - '0'};
+    if (options.stage == 3) options.units = model->sharding_units();
+    zero = std::make_unique<kiln::dist::ZeroOptimizer>(*model, context->group, adamw, options, context->watch);
+    model->set_unit_hooks(zero->unit_hooks());
     optimizer = zero->optimizer_ptr();
   } else {
     optimizer = adamw(model->parameters());
@@ -145,6 +149,7 @@ void run_rank(const Args& a, const std::string& strategy, int rank, int world, i
   ModelStateBytes states;
   std::int64_t buffers = 0;  // gradient buckets held between steps
   auto step = [&](bool measure) {
+    if (zero) zero->gather_root_parameters();
     torch::nn::functional::cross_entropy(model->forward(x), y).backward();
     if (sync) sync->finish_gradient_sync();
     if (zero) zero->finish_gradient_sync();
@@ -235,16 +240,22 @@ int main(int argc, char** argv) {
       static_cast<long long>(a.batch * a.ranks), a.steps, a.warmup, std::thread::hardware_concurrency(), load,
       a.kiln_malloc ? "kiln train's" : "glibc's default");
   // Formulas per rank, bytes: fp32 weights 4, gradients 4, Adam moments 8.
-  const std::map<std::string, double> state_formula = {
-      {"single", 16 * psi}, {"ddp", 16 * psi}, {"zero1", 8 * psi + 12 * psi / n}, {"zero2", 4 * psi + 12 * psi / n}};
-  const double wire_formula = 2 * 4 * psi * (n - 1) / n;  // ring all-reduce, or reduce-scatter + all-gather
+  const std::map<std::string, double> state_formula = {{"single", 16 * psi},
+                                                       {"ddp", 16 * psi},
+                                                       {"zero1", 8 * psi + 12 * psi / n},
+                                                       {"zero2", 4 * psi + 12 * psi / n},
+                                                       {"zero3", 16 * psi / n}};
+  // Ring all-reduce, or reduce-scatter + all-gather: 2Ψ; ZeRO-3 gathers twice: 3Ψ.
+  auto wire_formula = [&](const std::string& strategy) {
+    return (strategy == "zero3" ? 3 : 2) * 4 * psi * (n - 1) / n;
+  };
   const double mb = 1024.0 * 1024.0;
   std::printf("%-8s %5s %9s %10s %9s | %12s %10s %6s | %13s %10s %6s | %10s %11s\n", "strategy", "ranks", "ms/step",
               "samples/s", "vs single", "wire MB/step", "formula", "ratio", "states MB/rank", "formula", "ratio",
               "buckets MB", "peak RSS MB");
   double single_rate = 0;
   std::map<std::string, double> state_ratio;
-  for (const std::string strategy : {"single", "ddp", "zero1", "zero2"}) {
+  for (const std::string strategy : {"single", "ddp", "zero1", "zero2", "zero3"}) {
     Result r = run_strategy(a, strategy);
     const int world = strategy == "single" ? 1 : a.ranks;
     const double rate = static_cast<double>(a.batch * a.ranks * a.steps) / r.seconds;
@@ -253,8 +264,9 @@ int main(int argc, char** argv) {
     state_ratio[strategy] = r.states / state_formula.at(strategy);
     std::printf("%-8s %5d %9.1f %10.1f %9.3f | %12.2f %10.2f %6.3f | %13.1f %10.1f %6.3f | %10.1f %11.1f\n",
                 strategy.c_str(), world, 1000 * r.seconds / a.steps, rate, rate / single_rate, wire / mb,
-                world > 1 ? wire_formula / mb : 0.0, world > 1 ? wire / wire_formula : 0.0, r.states / mb,
-                state_formula.at(strategy) / mb, state_ratio[strategy], r.buffers / mb, r.peak_rss_kib / 1024.0);
+                world > 1 ? wire_formula(strategy) / mb : 0.0, world > 1 ? wire / wire_formula(strategy) : 0.0,
+                r.states / mb, state_formula.at(strategy) / mb, state_ratio[strategy], r.buffers / mb,
+                r.peak_rss_kib / 1024.0);
   }
   for (const auto& [strategy, ratio] : state_ratio)
     std::printf("model states ratio %s/formula %.3f\n", strategy.c_str(), ratio);
