@@ -274,10 +274,12 @@ namespace {
 // `kiln launch --max-restarts 1` over two ranks of a run with the given id;
 // on the first attempt, rank 1 is killed with SIGKILL as soon as the run's
 // first checkpoint exists when `kill_rank_one` is set.
-CommandResult launch_checkpointed_run(const fs::path& dir, const std::string& run_id, bool kill_rank_one) {
+CommandResult launch_checkpointed_run(const fs::path& dir, const std::string& run_id, bool kill_rank_one,
+                                      const std::string& strategy = "auto", int max_steps = 300) {
   const fs::path root = dir / run_id;
-  const std::string train = kKiln +
-                            " train model=mlp model.dropout=0 trainer.max_steps=300 trainer.max_epochs=1"
+  const std::string train = kKiln + " train trainer.strategy=" + strategy +
+                            " trainer.max_steps=" + std::to_string(max_steps) +
+                            " model=mlp model.dropout=0 trainer.max_epochs=1"
                             " trainer.num_threads=1 trainer.log_every_n_steps=50 trainer.limit_val_batches=2"
                             " trainer.limit_test_batches=2 run.record=false data.batch_size=32"
                             " callbacks.model_checkpoint.every_n_train_steps=20 run.root=" +
@@ -295,11 +297,14 @@ CommandResult launch_checkpointed_run(const fs::path& dir, const std::string& ru
                               dir);
 }
 
-TEST(DdpTrain, AGroupRestartedAfterAKilledWorkerResumesAndEndsAsIfNeverStopped) {
+// `strategy` on 2 ranks; rank 1 killed (SIGKILL) once the first checkpoint
+// exists: the launcher restarts the group, which resumes and ends with the
+// uninterrupted run's weights, bit for bit.
+void expect_restart_after_killed_worker_ends_as_if_never_stopped(const std::string& strategy, int max_steps) {
   testing::TempDir dir;
-  CommandResult whole = launch_checkpointed_run(dir.path(), "uninterrupted", false);
+  CommandResult whole = launch_checkpointed_run(dir.path(), "uninterrupted", false, strategy, max_steps);
   ASSERT_EQ(whole.exit_code, 0) << whole.err;
-  CommandResult killed = launch_checkpointed_run(dir.path(), "killed", true);
+  CommandResult killed = launch_checkpointed_run(dir.path(), "killed", true, strategy, max_steps);
   ASSERT_EQ(killed.exit_code, 0) << killed.err;
   const std::string said = killed.out + killed.err;
   EXPECT_NE(said.find("rank 1"), std::string::npos) << said;
@@ -314,8 +319,16 @@ TEST(DdpTrain, AGroupRestartedAfterAKilledWorkerResumesAndEndsAsIfNeverStopped) 
   for (const auto& [name, tensor] : before) {
     ASSERT_TRUE(after.count(name)) << name;
     // Resuming is bitwise on CPU, and so is Gloo's sum for the same inputs.
-    EXPECT_TRUE(torch::equal(tensor, after.at(name))) << name;
+    EXPECT_TRUE(torch::equal(tensor, after.at(name))) << name << " under " << strategy;
   }
+}
+
+TEST(DdpTrain, AGroupRestartedAfterAKilledWorkerResumesAndEndsAsIfNeverStopped) {
+  expect_restart_after_killed_worker_ends_as_if_never_stopped("auto", 300);
+}
+
+TEST(DdpTrain, AZeroThreeGroupRestartedAfterAKilledWorkerEndsAsIfNeverStopped) {
+  expect_restart_after_killed_worker_ends_as_if_never_stopped("zero3", 100);
 }
 
 }  // namespace
