@@ -3,7 +3,8 @@
 # CPU machines build against Debian's libtorch-dev (1.13); GPU machines
 # against the torch 2.x of their Python environment
 # (-DCMAKE_PREFIX_PATH=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')).
-# Version differences live in include/kiln/torch_compat.h only.
+# Version differences live in include/kiln/torch_compat.h, and c10d's in
+# include/kiln/dist/c10d_compat.h.
 #
 # Compile time: every torch translation unit would parse torch/torch.h
 # (~15 s on this machine). kiln_torch_pch precompiles it once and every

@@ -2,9 +2,9 @@
 # Everything in kiln that needs a CUDA GPU, in one pass, for a session that
 # is lent the GPU machine (issues #3, #6, #7; /work/.library/device). No
 # session has run it yet: the first one should expect to fix it as it goes.
-# Known risk: src/dist/torch builds c10d::ProcessGroupGloo as a ProcessGroup,
-# LibTorch 1.13's API; in torch 2.x it is a c10d::Backend wrapped by a
-# ProcessGroup, so kiln_dist may need a torch_compat.h shim before it builds.
+# c10d: kiln issues collectives on c10d::Backend under torch 2.x
+# (kiln/dist/c10d_compat.h), written from torch 2.x's headers but never
+# compiled against them yet; NCCL is built when torch has CUDA.
 #
 #   scripts/gpu-check.sh [--skip-bench]
 #
@@ -12,8 +12,8 @@
 #    (exit 3 naming what is missing: carry it, or install it, first);
 # 2. build kiln against that torch (build/gpu, tests included);
 # 3. the CUDA tests that skip on CPU machines (GPU_*, GpuTrainer.*);
-# 4. kiln train on CUDA with bf16-mixed (DDP and ZeRO run over Gloo only: the
-#    NCCL backend is not built yet, issue #7);
+# 4. kiln train on CUDA with bf16-mixed, then ZeRO-2 and ZeRO-3 over NCCL on
+#    a group of one (issue #7: the NCCL path, world size 1);
 # 5. bench/gpt2_gpu.sh (kiln against eager PyTorch and torch.compile).
 # Each step's output goes to stdout and to $OUT (default gpu-check/) as a log.
 set -uo pipefail
@@ -58,6 +58,11 @@ corpus="$out/corpus.bin"
 run build/gpu/kiln data tokenize docs/*.md README.md --out "$corpus"
 run build/gpu/kiln train +recipe=gpt_tiny data.train_file="$corpus" trainer.accelerator=cuda \
   trainer.precision=bf16-mixed trainer.max_steps=200 run.root="$out/runs"
+for strategy in zero2 zero3; do
+  run build/gpu/kiln train +recipe=gpt_tiny data.train_file="$corpus" trainer.accelerator=cuda \
+    trainer.precision=bf16-mixed trainer.max_steps=50 trainer.strategy=$strategy \
+    trainer.process_group_backend=nccl optimizer.weight_decay_1d=true run.root="$out/runs-$strategy"
+done
 
 if ! $skip_bench; then
   log=bench.log

@@ -103,7 +103,20 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
   if (options_.accelerator == "cuda" && !torch::cuda::is_available())
     throw option_error("accelerator", "'cuda' was asked for but no CUDA device is available");
   const bool cuda = options_.accelerator == "cuda" || (options_.accelerator == "auto" && torch::cuda::is_available());
-  device_ = cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  // One device per rank on a node: LOCAL_RANK's (torchrun's convention).
+  const int local_rank = dist::world_from_env().local_rank;
+  if (cuda && local_rank >= static_cast<int>(torch::cuda::device_count()))
+    throw option_error("accelerator", "this is local rank " + std::to_string(local_rank) + ", but the node has " +
+                                          std::to_string(torch::cuda::device_count()) +
+                                          " CUDA devices: start at most one rank per device");
+  device_ = cuda ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank)) : torch::Device(torch::kCPU);
+  if (options_.process_group_backend == "nccl" && !cuda)
+    throw option_error("process_group_backend",
+                       "'nccl' runs collectives on CUDA devices, but this run's accelerator is cpu; use gloo (or "
+                       "auto), or accelerator=cuda");
+  if (options_.process_group_backend == "nccl" && !dist::nccl_available())
+    throw option_error("process_group_backend",
+                       "'nccl' is not in this build (LibTorch without CUDA); use gloo (or auto)");
   try {
     precision_ = train::parse_precision(options_.precision);
   } catch (const Error& e) {
@@ -208,6 +221,9 @@ void Trainer::setup_data_parallel(data::DataModule& data) {
   if (!world.distributed() && world.launcher == dist::Launcher::kNone) world.master_port = dist::free_loopback_port();
   dist::ProcessGroupOptions options;
   options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options_.process_group_timeout * 1000));
+  options.backend = options_.process_group_backend != "auto"      ? options_.process_group_backend
+                    : device_.is_cuda() && dist::nccl_available() ? "nccl"
+                                                                  : "gloo";
   dist_ = std::make_shared<dist::DistributedContext>(dist::init_process_group(world, options));
   data.set_replica(static_cast<std::size_t>(world.rank), static_cast<std::size_t>(world.world_size));
 }

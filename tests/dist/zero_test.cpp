@@ -372,7 +372,7 @@ TEST(Zero, AStageOtherThanOneToThreeIsRefusedByName) {
   auto model = make_model(1);
   // No group is needed to refuse: the options are checked first.
   try {
-    ZeroOptimizer zero(*model, c10::intrusive_ptr<c10d::ProcessGroup>(), adamw, {4});
+    ZeroOptimizer zero(*model, c10::intrusive_ptr<CollectiveGroup>(), adamw, {4});
     FAIL() << "stage 4 was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("stage 4 does not exist"), std::string::npos) << e.what();

@@ -387,6 +387,31 @@ TEST(Precision, SixteenMixedOnCpuIsAConfigErrorSuggestingBf16) {
   }
 }
 
+TEST(ProcessGroupBackend, NcclOnCpuIsAConfigErrorNamingTheKey) {
+  TrainerOptions o;
+  o.process_group_backend = "nccl";
+  o.accelerator = "cpu";
+  try {
+    Trainer{o};
+    FAIL() << "nccl on cpu was accepted";
+  } catch (const config::ConfigError& e) {
+    EXPECT_EQ(e.diagnostics()[0].key, "trainer.process_group_backend");
+    std::string text = e.what();
+    EXPECT_NE(text.find("'nccl' runs collectives on CUDA devices"), std::string::npos) << text;
+    EXPECT_NE(text.find("use gloo"), std::string::npos) << text;
+  }
+}
+
+TEST(ProcessGroupBackend, AnUnknownBackendIsRefusedByTheSchema) {
+  try {
+    trainer_options_schema().bind(yaml("process_group_backend: mpi\n"), {"trainer"});
+    FAIL() << "mpi was accepted";
+  } catch (const config::ConfigError& e) {
+    EXPECT_EQ(e.diagnostics()[0].key, "trainer.process_group_backend");
+    EXPECT_NE(std::string(e.what()).find("gloo"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Accelerator, AutoPicksCudaOnlyWhenAvailable) {
   TrainerOptions o;
   o.accelerator = "auto";

@@ -18,9 +18,9 @@
 
 #include <cstddef>
 #include <memory>
-#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <vector>
 
+#include "kiln/dist/c10d_compat.h"
 #include "kiln/dist/collective_watch.h"
 
 namespace kiln::dist {
@@ -46,7 +46,7 @@ class GradientSync {
   // parameters do not share one dtype and device. `watch` (process_group.h's
   // context.watch) names the ranks missing from a failed reduction; without
   // one, failures name this rank and the collective only.
-  GradientSync(torch::nn::Module& module, c10::intrusive_ptr<c10d::ProcessGroup> group, DdpOptions options = {},
+  GradientSync(torch::nn::Module& module, c10::intrusive_ptr<CollectiveGroup> group, DdpOptions options = {},
                std::shared_ptr<CollectiveWatch> watch = nullptr);
   ~GradientSync();
   GradientSync(const GradientSync&) = delete;
@@ -104,7 +104,7 @@ class GradientSync {
   void free_gradients(const Bucket& bucket, std::size_t except_param);
 
   torch::nn::Module& module_;
-  c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  c10::intrusive_ptr<CollectiveGroup> group_;
   DdpOptions options_;
   std::shared_ptr<CollectiveWatch> watch_;
   std::vector<torch::Tensor> params_;

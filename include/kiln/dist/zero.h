@@ -40,9 +40,9 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <vector>
 
+#include "kiln/dist/c10d_compat.h"
 #include "kiln/dist/ddp.h"
 #include "kiln/models/unit_hooks.h"
 
@@ -105,7 +105,7 @@ class ZeroOptimizer {
   // hold values only inside unit_hooks(), gather_root_parameters() and
   // summon_full_params().
   // `watch`: as GradientSync's.
-  ZeroOptimizer(torch::nn::Module& module, c10::intrusive_ptr<c10d::ProcessGroup> group, const Factory& factory,
+  ZeroOptimizer(torch::nn::Module& module, c10::intrusive_ptr<CollectiveGroup> group, const Factory& factory,
                 ZeroOptions options = {}, std::shared_ptr<CollectiveWatch> watch = nullptr);
   ZeroOptimizer(const ZeroOptimizer&) = delete;
   ZeroOptimizer& operator=(const ZeroOptimizer&) = delete;
@@ -177,7 +177,7 @@ class ZeroOptimizer {
 
  private:
   torch::nn::Module& module_;
-  c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  c10::intrusive_ptr<CollectiveGroup> group_;
   ZeroOptions options_;
   int rank_ = 0;
   int world_ = 1;

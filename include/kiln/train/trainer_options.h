@@ -44,6 +44,9 @@ struct TrainerOptions {
   std::string strategy = "auto";
   double bucket_cap_mb = 25;           // DDP gradient bucket size (PyTorch's default)
   double process_group_timeout = 300;  // seconds a rank waits for the others (rendezvous, collectives)
+  // c10d backend of the process group (Lightning's process_group_backend):
+  // "auto" is nccl on CUDA devices (when LibTorch has it) and gloo on CPU.
+  std::string process_group_backend = "auto";
   // Write checkpoints (where the job gives a directory); without a
   // ModelCheckpoint callback, fit adds ModelCheckpoint(save_last=true).
   bool enable_checkpointing = true;
@@ -96,6 +99,9 @@ inline config::Schema<TrainerOptions> trainer_options_schema() {
   s.field("process_group_timeout", &T::process_group_timeout)
       .doc("DDP: seconds a rank waits for the others before failing")
       .min(0.0);
+  s.field("process_group_backend", &T::process_group_backend)
+      .doc("collectives backend: auto (nccl on CUDA, gloo on CPU), gloo or nccl")
+      .choices({"auto", "gloo", "nccl"});
   s.field("enable_checkpointing", &T::enable_checkpointing)
       .doc("write checkpoints to <run>/checkpoints (callbacks.model_checkpoint decides when)");
   s.field("resume", &T::resume).doc("continue from 'last' (this run's latest checkpoint) or a checkpoint/run path");

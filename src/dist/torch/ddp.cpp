@@ -33,7 +33,7 @@ std::pair<std::int64_t, std::int64_t> shard_overlap(std::int64_t start, std::int
 
 }  // namespace
 
-GradientSync::GradientSync(torch::nn::Module& module, c10::intrusive_ptr<c10d::ProcessGroup> group, DdpOptions options,
+GradientSync::GradientSync(torch::nn::Module& module, c10::intrusive_ptr<CollectiveGroup> group, DdpOptions options,
                            std::shared_ptr<CollectiveWatch> watch)
     : module_(module), group_(std::move(group)), options_(options), watch_(std::move(watch)) {
   if (!watch_)

@@ -3,6 +3,9 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef KILN_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include "kiln/error.h"
 
@@ -39,7 +42,38 @@ void wait_for_every_rank(c10d::Store& store, const World& world, std::chrono::mi
   }
 }
 
+// The collectives' engine for `backend`, over the joined store.
+c10::intrusive_ptr<CollectiveGroup> make_group(const World& world, const ProcessGroupOptions& options,
+                                               const c10::intrusive_ptr<c10d::Store>& store, const std::string& where) {
+  if (options.backend == "gloo") {
+    auto gloo = c10d::ProcessGroupGloo::Options::create();
+    gloo->timeout = options.timeout;
+    // Every rank reaches the others through the interface its own host
+    // name resolves to; on one machine that is loopback.
+    gloo->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    return c10::make_intrusive<c10d::ProcessGroupGloo>(store, world.rank, world.world_size, gloo);
+  }
+  if (options.backend == "nccl") {
+#ifdef KILN_WITH_NCCL
+    auto nccl = c10d::ProcessGroupNCCL::Options::create();
+    nccl->timeout = options.timeout;
+    return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, world.rank, world.world_size, nccl);
+#else
+    throw Error(where + "backend 'nccl' is not in this build (LibTorch without CUDA); use gloo");
+#endif
+  }
+  throw Error(where + "unknown process group backend '" + options.backend + "' (expected gloo or nccl)");
+}
+
 }  // namespace
+
+bool nccl_available() {
+#ifdef KILN_WITH_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
 
 DistributedContext init_process_group(const World& world, const ProcessGroupOptions& options) {
   const std::string where = "[rank " + std::to_string(world.rank) + "] ";
@@ -58,12 +92,7 @@ DistributedContext init_process_group(const World& world, const ProcessGroupOpti
                                                c10::make_intrusive<c10d::TCPStore>(world.master_addr, store_options));
     wait_for_every_rank(*context.store, world, options.timeout);
 
-    auto gloo = c10d::ProcessGroupGloo::Options::create();
-    gloo->timeout = options.timeout;
-    // Every rank reaches the others through the interface its own host
-    // name resolves to; on one machine that is loopback.
-    gloo->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-    context.group = c10::make_intrusive<c10d::ProcessGroupGloo>(context.store, world.rank, world.world_size, gloo);
+    context.group = make_group(world, options, context.store, where);
     context.watch = std::make_shared<CollectiveWatch>(context.store, world.rank, world.world_size, options.timeout);
   } catch (const Error&) {
     throw;

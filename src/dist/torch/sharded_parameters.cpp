@@ -43,8 +43,7 @@ torch::Tensor writable_alias(const torch::Tensor& buffer) {
 
 ShardedParameters::ShardedParameters(std::vector<FlatParameter> parameters, torch::Tensor shard,
                                      const std::vector<std::shared_ptr<torch::nn::Module>>& units,
-                                     c10::intrusive_ptr<c10d::ProcessGroup> group,
-                                     std::shared_ptr<CollectiveWatch> watch)
+                                     c10::intrusive_ptr<CollectiveGroup> group, std::shared_ptr<CollectiveWatch> watch)
     : group_(std::move(group)), watch_(std::move(watch)), shard_(std::move(shard)) {
   torch::NoGradGuard no_grad;
   // Which unit each parameter belongs to; one in several units (a tied

@@ -29,9 +29,9 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <vector>
 
+#include "kiln/dist/c10d_compat.h"
 #include "kiln/dist/collective_watch.h"
 #include "kiln/models/unit_hooks.h"
 
@@ -52,7 +52,7 @@ class ShardedParameters final : public models::UnitHooks {
   // released.
   ShardedParameters(std::vector<FlatParameter> parameters, torch::Tensor shard,
                     const std::vector<std::shared_ptr<torch::nn::Module>>& units,
-                    c10::intrusive_ptr<c10d::ProcessGroup> group, std::shared_ptr<CollectiveWatch> watch);
+                    c10::intrusive_ptr<CollectiveGroup> group, std::shared_ptr<CollectiveWatch> watch);
   ~ShardedParameters() override;
   ShardedParameters(const ShardedParameters&) = delete;
   ShardedParameters& operator=(const ShardedParameters&) = delete;
@@ -80,7 +80,7 @@ class ShardedParameters final : public models::UnitHooks {
   void release(Unit& unit);
   Unit& unit_of(torch::nn::Module& module);
 
-  c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  c10::intrusive_ptr<CollectiveGroup> group_;
   std::shared_ptr<CollectiveWatch> watch_;
   torch::Tensor shard_;
   std::vector<std::unique_ptr<Unit>> units_;  // the root last

@@ -68,7 +68,7 @@ std::int64_t gradient_bytes(torch::nn::Module& module) {
 
 }  // namespace
 
-ZeroOptimizer::ZeroOptimizer(torch::nn::Module& module, c10::intrusive_ptr<c10d::ProcessGroup> group,
+ZeroOptimizer::ZeroOptimizer(torch::nn::Module& module, c10::intrusive_ptr<CollectiveGroup> group,
                              const Factory& factory, ZeroOptions options, std::shared_ptr<CollectiveWatch> watch)
     : module_(module),
       group_(group),
