@@ -4,6 +4,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "kiln/data/batch_buffer_pool.h"
 #include "kiln/data/error.h"
 #include "kiln/data/npy.h"
 #include "kiln/error.h"
@@ -66,16 +67,19 @@ std::string shape_text(const std::vector<std::int64_t>& s) {
   return out + "]";
 }
 
-// Stacks fields into [count, ...] tensors; the first field fixes dtype and shape.
+// Stacks fields into [count, ...] tensors; the first field fixes dtype and
+// shape. The tensor comes from `pool`, or is pinned (CUDA's host allocator
+// pools pinned memory itself).
 class Stacker {
  public:
-  Stacker(std::size_t capacity, bool pin) : capacity_(capacity), pin_(pin) {}
+  Stacker(std::size_t capacity, bool pin, BatchBufferPool& pool) : capacity_(capacity), pin_(pin), pool_(pool) {}
 
   void add(const Field& f, const std::string& what) {
     if (!tensor_.defined()) {
       std::vector<std::int64_t> dims{static_cast<std::int64_t>(capacity_)};
       dims.insert(dims.end(), f.shape.begin(), f.shape.end());
-      tensor_ = torch::empty(dims, torch::TensorOptions().dtype(f.dtype).pinned_memory(pin_));
+      tensor_ = pin_ ? torch::empty(dims, torch::TensorOptions().dtype(f.dtype).pinned_memory(true))
+                     : pool_.empty(dims, f.dtype);
       shape_ = f.shape;
       item_bytes_ = f.bytes.size();
     } else if (f.dtype != tensor_.scalar_type() || f.shape != shape_) {
@@ -92,6 +96,7 @@ class Stacker {
  private:
   std::size_t capacity_, count_ = 0, item_bytes_ = 0;
   bool pin_;
+  BatchBufferPool& pool_;
   std::vector<std::int64_t> shape_;
   torch::Tensor tensor_;
 };
@@ -109,6 +114,9 @@ StreamingLoader::StreamingLoader(StreamingLoaderOptions options) : options_(std:
                       " of world_size " + std::to_string(o.world_size));
   n_ = o.shards->size();
   slice_ = RankSlice{0, o.batch_size, o.world_size, o.rank, o.drop_last};
+  // The batches in flight (queued ahead, being made, and a few the
+  // training step still holds) of inputs and of targets.
+  pool_ = BatchBufferPool::create(o.num_workers * o.prefetch_factor + o.num_workers + 2);
 }
 
 StreamingLoader::~StreamingLoader() { stop_workers(); }
@@ -159,8 +167,10 @@ StreamingLoader::Item StreamingLoader::make(std::size_t b) {
   Item item;
   try {
     const std::vector<std::uint64_t> positions = rank_batch_positions(n_, slice_, b);
-    Stacker inputs(positions.size(), options_.pin_memory), targets(positions.size(), options_.pin_memory);
-    SampleData sample;
+    Stacker inputs(positions.size(), options_.pin_memory, *pool_),
+        targets(positions.size(), options_.pin_memory, *pool_);
+    // Kept per thread: its buffer grows to the largest sample once.
+    thread_local SampleData sample;
     Field input, target;
     for (const std::uint64_t p : positions) {
       try {

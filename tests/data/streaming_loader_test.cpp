@@ -9,6 +9,7 @@
 #include <set>
 
 #include "data_core/shard_fixture.h"
+#include "kiln/data/batch_buffer_pool.h"
 #include "kiln/data/fashion_mnist.h"
 #include "kiln/data/pack.h"
 #include "kiln/data/shards_datamodule.h"
@@ -173,6 +174,40 @@ TEST_F(StreamingLoaderTest, CorruptSampleRaisesNamingItOrIsSkippedAndCounted) {
   EXPECT_EQ(ids.size(), kSamples - 1);
   EXPECT_EQ(std::count(ids.begin(), ids.end(), 42), 0);
   EXPECT_EQ(skipping.skipped_samples(), 1u);
+}
+
+// A batch's memory goes back to the loader's pool once the batch is gone,
+// and the next batch of that size lands in it (no fresh pages per batch).
+TEST_F(StreamingLoaderTest, BatchMemoryIsReusedOnceABatchIsDropped) {
+  StreamingLoader loader(options(8, 0));
+  loader.start_epoch(0);
+  const void* first = nullptr;
+  std::set<const void*> seen;
+  for (int b = 0; b < 6; ++b) {
+    auto batch = loader.next();
+    ASSERT_TRUE(batch);
+    if (!first) first = batch->input.data_ptr();
+    seen.insert(batch->input.data_ptr());
+  }  // each batch dropped before the next is made
+  EXPECT_EQ(seen.size(), 1u) << "every batch after the first reuses the first one's buffer";
+  // A batch the caller keeps is not handed out again.
+  auto kept = loader.next();
+  auto next = loader.next();
+  ASSERT_TRUE(kept && next);
+  EXPECT_NE(kept->input.data_ptr(), next->input.data_ptr());
+  EXPECT_EQ(kept->input.data_ptr(), first);
+}
+
+TEST(BatchBufferPool, KeepsAtMostItsLimitAndOutlivesNothing) {
+  auto pool = BatchBufferPool::create(2);
+  std::vector<torch::Tensor> held;
+  for (int i = 0; i < 4; ++i) held.push_back(pool->empty({16, 3}, torch::kFloat32));
+  held.clear();
+  EXPECT_EQ(pool->free_buffers(), 2u) << "two kept, two freed";
+  torch::Tensor survivor = pool->empty({5}, torch::kInt64);
+  survivor.fill_(7);
+  pool.reset();  // the tensor keeps the pool alive until it goes
+  EXPECT_EQ(survivor.sum().item<std::int64_t>(), 35);
 }
 
 TEST(ShardsDataModuleTest, FashionMnistShardsGiveTheIdxPathsInputs) {

@@ -57,6 +57,8 @@ namespace kiln::data {
 
 enum class OnError { kRaise, kSkip };
 
+class BatchBufferPool;
+
 struct StreamingLoaderOptions {
   // The samples; not null.
   std::shared_ptr<const ShardSet> shards;
@@ -142,6 +144,7 @@ class StreamingLoader final : public BatchLoader {
   std::map<std::size_t, Item> ready_;
   bool stop_ = false;
   std::atomic<std::uint64_t> skipped_{0};
+  std::shared_ptr<BatchBufferPool> pool_;  // the batches' memory, reused
 };
 
 }  // namespace kiln::data
