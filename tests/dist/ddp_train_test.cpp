@@ -4,6 +4,8 @@
 // writes the run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 
@@ -116,13 +118,18 @@ TEST(DdpTrain, FsdpShardsTheCnnAndMatchesOneProcess) {
 }
 
 // The GPT's blocks are its units; the tied embedding and the final
-// LayerNorm stay gathered through the step (FSDP's root).
-TEST(DdpTrain, ZeroStageThreeTrainsAGptAsOneProcessDoes) {
+// LayerNorm stay gathered through the step (FSDP's root). `precision` and
+// `tolerance`: fp32 agrees to float rounding (measured 3e-8); bf16-mixed
+// rounds each rank's smaller matrix products differently (measured 1e-4,
+// while 6 AdamW steps at lr 1e-3 move weights by up to 6e-3).
+void expect_zero3_gpt_matches_one_process(const std::string& precision, double tolerance) {
   testing::TempDir dir;
   const std::string job =
       " +recipe=gpt_tiny data=synthetic_tokens model.n_layer=2 model.n_embd=32 model.n_head=2 model.block_size=16 "
       "data.train_windows=256 data.eval_windows=16 optimizer.weight_decay_1d=true trainer.max_steps=6 "
-      "trainer.max_epochs=1 trainer.num_threads=1 trainer.log_every_n_steps=2 run.record=false";
+      "trainer.max_epochs=1 trainer.num_threads=1 trainer.log_every_n_steps=2 run.record=false "
+      "trainer.precision=" +
+      precision;
   const fs::path single = dir.path() / "single", sharded = dir.path() / "sharded";
   CommandResult alone = testing::run_command(
       kKiln + " train" + job + " data.batch_size=8 run.root=" + shell_quote(single.string()), dir.path());
@@ -142,10 +149,20 @@ TEST(DdpTrain, ZeroStageThreeTrainsAGptAsOneProcessDoes) {
   EXPECT_NE(read_file(last_checkpoint(run) / "zero.json").find("\"stage\": 3"), std::string::npos);
   train::TensorMap a = last_weights(run_of(single)), b = last_weights(run);
   ASSERT_EQ(a.size(), b.size());
+  double worst = 0;
   for (const auto& [name, tensor] : a) {
     ASSERT_TRUE(b.count(name)) << name;
-    EXPECT_LT((tensor - b.at(name)).abs().max().item<double>(), 1e-5) << name;
+    const double diff = (tensor - b.at(name)).abs().max().item<double>();
+    worst = std::max(worst, diff);
+    EXPECT_LT(diff, tolerance) << name << " under " << precision;
   }
+  std::printf("zero3 GPT, %s: largest difference from one process %.3g\n", precision.c_str(), worst);
+}
+
+TEST(DdpTrain, ZeroStageThreeTrainsAGptAsOneProcessDoes) { expect_zero3_gpt_matches_one_process("32", 1e-5); }
+
+TEST(DdpTrain, ZeroStageThreeTrainsAGptInBf16MixedAsOneProcessDoes) {
+  expect_zero3_gpt_matches_one_process("bf16-mixed", 1e-3);
 }
 
 // Six steps under one strategy, six more resumed under another, against

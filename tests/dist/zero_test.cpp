@@ -46,6 +46,7 @@ struct Plan {
   int first_step = 0;  // > 0: continue from the states in `resume_dir`
   std::size_t bucket_bytes = 25u << 20;
   bool clip = false;
+  int micro = 1;  // micro-batches per step, all but the last under no_sync
   fs::path out;
   fs::path resume_dir;        // optimizer.rank<R>.pt + shard_numel of an earlier run
   bool resume_whole = false;  // resume_dir holds optimizer.pt of a run without ZeRO instead
@@ -104,8 +105,13 @@ void train_rank(int rank, int port, const Plan& plan) {
   ModelStateBytes after_sync;
   for (int step = plan.first_step; step < plan.first_step + plan.steps; ++step) {
     const std::int64_t start = step * plan.global_batch() + rank * per_rank;
-    zero.gather_root_parameters();
-    torch::mse_loss(model->forward(x.narrow(0, start, per_rank)), y.narrow(0, start, per_rank)).backward();
+    const std::int64_t rows = per_rank / plan.micro;
+    for (int m = 0; m < plan.micro; ++m) {
+      zero.set_sync(m == plan.micro - 1);
+      zero.gather_root_parameters();
+      const std::int64_t at = start + m * rows;
+      (torch::mse_loss(model->forward(x.narrow(0, at, rows)), y.narrow(0, at, rows)) / plan.micro).backward();
+    }
     zero.finish_gradient_sync();
     if (plan.clip) zero.clip_grad_norm_(kClipNorm);
     if (step == plan.first_step + 1) after_sync = zero.model_state_bytes();  // the moments exist from step 1
@@ -226,6 +232,16 @@ TEST(Zero, StageThreeOnFourRanksWithSmallBucketsMatchesOneProcess) {
   testing::TempDir dir;
   // 4 ranks cut even the first layer (12 x 32 + 32 elements of 1,509) across shards.
   Plan plan{.world_size = 4, .stage = 3, .bucket_bytes = 512, .out = dir.path()};
+  run(plan);
+  expect_matches_one_process(plan, plan.steps);
+}
+
+// Two micro-batches per step, the first under no_sync: stage 3 releases each
+// layer after each micro-batch's backward and keeps the local gradients
+// until the synced one.
+TEST(Zero, StageThreeAccumulatesMicroBatchesAsOneProcess) {
+  testing::TempDir dir;
+  Plan plan{.world_size = 2, .stage = 3, .micro = 2, .out = dir.path()};
   run(plan);
   expect_matches_one_process(plan, plan.steps);
 }
