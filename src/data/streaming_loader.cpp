@@ -38,19 +38,19 @@ struct Field {
 
 void decode(const SampleData& sample, const std::string& ext, Field& out) {
   const std::string_view bytes = sample.field(ext);
-  const std::string what = sample.key + "." + ext;
   if (ext == "cls" || ext.ends_with(".cls")) {
     std::string_view text = bytes;
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out.label);
     if (ec != std::errc() || end != text.data() + text.size())
-      throw DataFormatError("'" + what + "': expected a class number in decimal, found '" +
+      throw DataFormatError("'" + sample.key + "." + ext + "': expected a class number in decimal, found '" +
                             std::string(text.substr(0, 40)) + "'");
     out.dtype = torch::kInt64;
     out.shape.clear();
     out.bytes = std::string_view(reinterpret_cast<const char*>(&out.label), sizeof out.label);
     return;
   }
+  const std::string what = sample.key + "." + ext;
   if (ext.ends_with("npy")) {
     const NpyView view = parse_npy(bytes, what);
     out.dtype = torch_dtype(view.dtype);
@@ -74,7 +74,8 @@ class Stacker {
  public:
   Stacker(std::size_t capacity, bool pin, BatchBufferPool& pool) : capacity_(capacity), pin_(pin), pool_(pool) {}
 
-  void add(const Field& f, const std::string& what) {
+  // `key` and `field` name the sample's field in errors.
+  void add(const Field& f, const std::string& key, const std::string& field) {
     if (!tensor_.defined()) {
       std::vector<std::int64_t> dims{static_cast<std::int64_t>(capacity_)};
       dims.insert(dims.end(), f.shape.begin(), f.shape.end());
@@ -83,7 +84,7 @@ class Stacker {
       shape_ = f.shape;
       item_bytes_ = f.bytes.size();
     } else if (f.dtype != tensor_.scalar_type() || f.shape != shape_) {
-      throw DataFormatError("'" + what + "': shape " + shape_text(f.shape) + " of " +
+      throw DataFormatError("'" + key + "." + field + "': shape " + shape_text(f.shape) + " of " +
                             std::string(c10::toString(f.dtype)) + ", but the batch's first sample has " +
                             shape_text(shape_) + " of " + std::string(c10::toString(tensor_.scalar_type())));
     }
@@ -183,8 +184,8 @@ StreamingLoader::Item StreamingLoader::make(std::size_t b) {
         std::cerr << "kiln: data.on_error=skip: skipped a sample: " << e.what() << "\n";
         continue;
       }
-      inputs.add(input, sample.key + "." + options_.input_field);
-      targets.add(target, sample.key + "." + options_.target_field);
+      inputs.add(input, sample.key, options_.input_field);
+      targets.add(target, sample.key, options_.target_field);
     }
     if (inputs.count() == 0) return item;
     Batch batch{inputs.take(), targets.take()};

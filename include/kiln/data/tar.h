@@ -29,9 +29,9 @@ constexpr std::uint64_t tar_member_bytes(std::uint64_t size) {
 // Throws kiln::Error for a name or size out of range.
 std::string tar_header(std::string_view name, std::uint64_t size);
 
-// The parts of a header a reader checks.
+// The parts of a header a reader checks. `name` points into the block.
 struct TarHeader {
-  std::string name;
+  std::string_view name;
   std::uint64_t size = 0;
   char type = '0';
 };

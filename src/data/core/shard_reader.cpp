@@ -119,11 +119,15 @@ void ShardSet::read(std::uint64_t i, SampleData& out) const {
     const auto* block = reinterpret_cast<const unsigned char*>(out.buffer.data() + at);
     const std::optional<TarHeader> header = parse_tar_header(block, why);
     if (!header) throw ShardCorruptError(shard.path.string(), entry->key, offset, why);
-    const std::string name = entry->key + "." + m.ext;
-    if (header->name != name || header->size != m.size || header->type != '0')
+    // "<key>.<ext>", compared in place: no string built per member.
+    const std::string_view name = header->name;
+    const bool named = name.size() == entry->key.size() + 1 + m.ext.size() && name.starts_with(entry->key) &&
+                       name[entry->key.size()] == '.' && name.ends_with(m.ext);
+    if (!named || header->size != m.size || header->type != '0')
       throw ShardCorruptError(shard.path.string(), entry->key, offset,
-                              "tar header says '" + header->name + "' (" + std::to_string(header->size) +
-                                  " bytes), the index says '" + name + "' (" + std::to_string(m.size) + " bytes)");
+                              "tar header says '" + std::string(name) + "' (" + std::to_string(header->size) +
+                                  " bytes), the index says '" + entry->key + "." + m.ext + "' (" +
+                                  std::to_string(m.size) + " bytes)");
     out.fields.emplace_back(m.ext, std::string_view(out.buffer.data() + at + kTarBlock, m.size));
     at += tar_member_bytes(m.size);
   }

@@ -23,8 +23,20 @@ void put_octal(std::string& block, std::size_t at, std::size_t width, std::uint6
 }
 
 std::uint64_t checksum(const unsigned char* block) {
-  std::uint64_t sum = 0;
-  for (std::size_t i = 0; i < kTarBlock; ++i) sum += (i >= kChksum && i < kChksum + 8) ? ' ' : block[i];
+  // Every byte, eight at a time: each word's bytes summed pairwise into
+  // four 16-bit lanes (64 words x 2 x 255 < 65536, so no lane overflows).
+  // A reader checks two headers per sample; a byte loop was a third of the
+  // streaming loader's time on small samples.
+  constexpr std::uint64_t kEvenBytes = 0x00FF00FF00FF00FFull;
+  std::uint64_t lanes = 0;
+  for (std::size_t i = 0; i < kTarBlock; i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, block + i, sizeof word);
+    lanes += (word & kEvenBytes) + ((word >> 8) & kEvenBytes);
+  }
+  std::uint64_t sum = (lanes & 0xFFFF) + ((lanes >> 16) & 0xFFFF) + ((lanes >> 32) & 0xFFFF) + (lanes >> 48);
+  // The checksum field itself counts as eight spaces.
+  for (std::size_t i = kChksum; i < kChksum + 8; ++i) sum = sum - block[i] + ' ';
   return sum;
 }
 
@@ -88,7 +100,7 @@ std::optional<TarHeader> parse_tar_header(const unsigned char* block, std::strin
   }
   TarHeader header;
   const auto* name = reinterpret_cast<const char*>(block + kName);
-  header.name.assign(name, strnlen(name, kNameLen));
+  header.name = std::string_view(name, strnlen(name, kNameLen));
   header.size = *size;
   header.type = block[kType] == '\0' ? '0' : static_cast<char>(block[kType]);
   return header;
