@@ -212,12 +212,12 @@ TEST(DdpTrain, AnExplicitStrategyOnOneProcessRunsInAGroupOfOne) {
   CommandResult alone = train("", dir.path() / "auto");
   ASSERT_EQ(alone.exit_code, 0) << alone.err;
   train::TensorMap reference = last_weights(run_dir_under(dir.path() / "auto"));
-  for (const std::string strategy : {"ddp", "zero2"}) {
+  for (const std::string strategy : {"ddp", "zero2", "zero3"}) {
     CommandResult r = train(" trainer.strategy=" + strategy, dir.path() / strategy);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const fs::path run = run_dir_under(dir.path() / strategy);
-    EXPECT_EQ(fs::exists(last_checkpoint(run) / "zero.json"), strategy == "zero2");
-    if (strategy == "zero2")
+    EXPECT_EQ(fs::exists(last_checkpoint(run) / "zero.json"), strategy != "ddp");
+    if (strategy != "ddp")
       EXPECT_NE(read_file(last_checkpoint(run) / "zero.json").find("\"world_size\": 1"), std::string::npos);
     train::TensorMap weights = last_weights(run);
     for (const auto& [name, tensor] : reference)
@@ -225,8 +225,9 @@ TEST(DdpTrain, AnExplicitStrategyOnOneProcessRunsInAGroupOfOne) {
   }
 }
 
-// The same six steps in one process and under ZeRO-2 on two ranks,
-// consolidated: the same weights and the same Adam moments per parameter.
+// The same six steps in one process and under ZeRO-3 on two ranks (whose
+// checkpoints share stage 2's layout), consolidated: the same weights and
+// the same Adam moments per parameter.
 TEST(DdpTrain, ConsolidatedZeroCheckpointHoldsWhatOneProcessHolds) {
   testing::TempDir dir;
   const std::string job = kJob + " scheduler=constant trainer.max_steps=6";
@@ -237,7 +238,7 @@ TEST(DdpTrain, ConsolidatedZeroCheckpointHoldsWhatOneProcessHolds) {
   CommandResult sharded =
       testing::run_command(kKiln + " launch --nproc-per-node 2 --master-port 0 --log-dir " +
                                shell_quote((dir.path() / "logs").string()) + " -- " + kKiln + " train" + job +
-                               " trainer.strategy=zero2 data.batch_size=32 run.root=" + shell_quote(zero.string()),
+                               " trainer.strategy=zero3 data.batch_size=32 run.root=" + shell_quote(zero.string()),
                            dir.path());
   ASSERT_EQ(sharded.exit_code, 0) << sharded.err;
   const fs::path a = dir.path() / "single.safetensors", b = dir.path() / "zero.safetensors";
