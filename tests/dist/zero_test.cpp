@@ -204,60 +204,43 @@ void expect_matches_one_process(const Plan& plan, int total_steps) {
   EXPECT_GT((alone - flat_parameters(*make_model(1000))).abs().max().item<double>(), 1e-1);
 }
 
-TEST(Zero, StageOneOnTwoRanksMatchesOneProcess) {
+// `plan` run from the start into a fresh directory, against one process.
+void expect_run_matches_one_process(Plan plan) {
   testing::TempDir dir;
-  Plan plan{.world_size = 2, .stage = 1, .out = dir.path()};
+  plan.out = dir.path();
   run(plan);
   expect_matches_one_process(plan, plan.steps);
 }
 
+TEST(Zero, StageOneOnTwoRanksMatchesOneProcess) { expect_run_matches_one_process(Plan{.world_size = 2, .stage = 1}); }
+
 TEST(Zero, StageTwoOnFourRanksWithSmallBucketsMatchesOneProcess) {
-  testing::TempDir dir;
   // 512-byte buckets: many reductions during backward, each cut across shards.
-  Plan plan{.world_size = 4, .stage = 2, .bucket_bytes = 512, .out = dir.path()};
-  run(plan);
-  expect_matches_one_process(plan, plan.steps);
+  expect_run_matches_one_process(Plan{.world_size = 4, .stage = 2, .bucket_bytes = 512});
 }
 
 // Stage 3: each Linear layer gathered just before its forward and its
 // backward, and released after each.
-TEST(Zero, StageThreeOnTwoRanksMatchesOneProcess) {
-  testing::TempDir dir;
-  Plan plan{.world_size = 2, .stage = 3, .out = dir.path()};
-  run(plan);
-  expect_matches_one_process(plan, plan.steps);
-}
+TEST(Zero, StageThreeOnTwoRanksMatchesOneProcess) { expect_run_matches_one_process(Plan{.world_size = 2, .stage = 3}); }
 
 TEST(Zero, StageThreeOnFourRanksWithSmallBucketsMatchesOneProcess) {
-  testing::TempDir dir;
   // 4 ranks cut even the first layer (12 x 32 + 32 elements of 1,509) across shards.
-  Plan plan{.world_size = 4, .stage = 3, .bucket_bytes = 512, .out = dir.path()};
-  run(plan);
-  expect_matches_one_process(plan, plan.steps);
+  expect_run_matches_one_process(Plan{.world_size = 4, .stage = 3, .bucket_bytes = 512});
 }
 
 // Two micro-batches per step, the first under no_sync: stage 3 releases each
 // layer after each micro-batch's backward and keeps the local gradients
 // until the synced one.
 TEST(Zero, StageThreeAccumulatesMicroBatchesAsOneProcess) {
-  testing::TempDir dir;
-  Plan plan{.world_size = 2, .stage = 3, .micro = 2, .out = dir.path()};
-  run(plan);
-  expect_matches_one_process(plan, plan.steps);
+  expect_run_matches_one_process(Plan{.world_size = 2, .stage = 3, .micro = 2});
 }
 
 TEST(Zero, StageThreeClipsWithTheWholeModelsNorm) {
-  testing::TempDir dir;
-  Plan plan{.world_size = 2, .stage = 3, .clip = true, .out = dir.path()};
-  run(plan);
-  expect_matches_one_process(plan, plan.steps);
+  expect_run_matches_one_process(Plan{.world_size = 2, .stage = 3, .clip = true});
 }
 
 TEST(Zero, GradientClippingUsesTheWholeModelsNorm) {
-  testing::TempDir dir;
-  Plan plan{.world_size = 2, .stage = 2, .clip = true, .out = dir.path()};
-  run(plan);
-  expect_matches_one_process(plan, plan.steps);
+  expect_run_matches_one_process(Plan{.world_size = 2, .stage = 2, .clip = true});
 }
 
 // Model states per rank, measured from the tensors each rank holds, against
