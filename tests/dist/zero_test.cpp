@@ -214,6 +214,8 @@ void expect_run_matches_one_process(Plan plan) {
 
 TEST(Zero, StageOneOnTwoRanksMatchesOneProcess) { expect_run_matches_one_process(Plan{.world_size = 2, .stage = 1}); }
 
+TEST(Zero, StageOneOnFourRanksMatchesOneProcess) { expect_run_matches_one_process(Plan{.world_size = 4, .stage = 1}); }
+
 TEST(Zero, StageTwoOnFourRanksWithSmallBucketsMatchesOneProcess) {
   // 512-byte buckets: many reductions during backward, each cut across shards.
   expect_run_matches_one_process(Plan{.world_size = 4, .stage = 2, .bucket_bytes = 512});
