@@ -46,7 +46,8 @@ struct Plan {
   int first_step = 0;  // > 0: continue from the states in `resume_dir`
   std::size_t bucket_bytes = 25u << 20;
   bool clip = false;
-  int micro = 1;  // micro-batches per step, all but the last under no_sync
+  int micro = 1;      // micro-batches per step, all but the last under no_sync
+  bool units = true;  // stage 3: the layers as units (else every parameter is the root's)
   fs::path out;
   fs::path resume_dir;        // optimizer.rank<R>.pt + shard_numel of an earlier run
   bool resume_whole = false;  // resume_dir holds optimizer.pt of a run without ZeRO instead
@@ -70,10 +71,10 @@ void train_rank(int rank, int port, const Plan& plan) {
   // The broadcast makes every rank's parameters rank 0's.
   auto model = std::make_shared<test_support::LayeredModel>(1000 + static_cast<std::uint64_t>(rank));
   ZeroOptions options{plan.stage, plan.bucket_bytes};
-  if (plan.stage == 3) options.units = model->sharding_units();
+  if (plan.stage == 3 && plan.units) options.units = model->sharding_units();
   ZeroOptimizer zero(*model, context.group, adamw, options);
   zero.broadcast_from_rank_zero();
-  model->set_unit_hooks(zero.unit_hooks());
+  if (plan.units) model->set_unit_hooks(zero.unit_hooks());
   if (plan.first_step > 0) {
     torch::Tensor weights;
     torch::load(weights, (plan.resume_dir / "weights.pt").string());
@@ -235,6 +236,12 @@ TEST(Zero, StageThreeOnFourRanksWithSmallBucketsMatchesOneProcess) {
 // until the synced one.
 TEST(Zero, StageThreeAccumulatesMicroBatchesAsOneProcess) {
   expect_run_matches_one_process(Plan{.world_size = 2, .stage = 3, .micro = 2});
+}
+
+// A model that names no units (a Module of plain layers): every parameter is
+// the root's, gathered from the step's first forward to its gradient sync.
+TEST(Zero, StageThreeWithoutUnitsGathersTheWholeModelForTheStep) {
+  expect_run_matches_one_process(Plan{.world_size = 2, .stage = 3, .units = false});
 }
 
 TEST(Zero, StageThreeClipsWithTheWholeModelsNorm) {
