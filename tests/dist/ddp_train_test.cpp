@@ -45,21 +45,29 @@ train::TensorMap last_weights(const fs::path& run) {
   return train::load_safetensors(last_checkpoint(run) / "model.safetensors").tensors;
 }
 
+// `kiln train` + `job` in one process with `alone` appended, then on two
+// ranks under `kiln launch` with `launched` appended; both must succeed.
+void train_alone_and_on_two_ranks(const fs::path& dir, const std::string& job, const std::string& alone,
+                                  const std::string& launched) {
+  CommandResult one = testing::run_command(kKiln + " train" + job + alone, dir);
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  CommandResult two =
+      testing::run_command(kKiln + " launch --nproc-per-node 2 --master-port 0 --log-dir " +
+                               shell_quote((dir / "logs").string()) + " -- " + kKiln + " train" + job + launched,
+                           dir);
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+}
+
 // `extra`: overrides for both runs; `first_layer`: the model's first
 // layer's name in the checkpoint.
 void expect_two_ranks_match_one_process(const std::string& strategy, const std::string& extra = "",
                                         const std::string& first_layer = "network.layers.0") {
   testing::TempDir dir;
   const fs::path single = dir.path() / "single", ddp = dir.path() / "ddp";
-  CommandResult alone = testing::run_command(
-      kKiln + " train" + kJob + extra + " data.batch_size=64 run.root=" + shell_quote(single.string()), dir.path());
-  ASSERT_EQ(alone.exit_code, 0) << alone.err;
-  CommandResult launched = testing::run_command(kKiln + " launch --nproc-per-node 2 --master-port 0 --log-dir " +
-                                                    shell_quote((dir.path() / "logs").string()) + " -- " + kKiln +
-                                                    " train" + kJob + extra + " trainer.strategy=" + strategy +
-                                                    " data.batch_size=32 run.root=" + shell_quote(ddp.string()),
-                                                dir.path());
-  ASSERT_EQ(launched.exit_code, 0) << launched.err;
+  train_alone_and_on_two_ranks(
+      dir.path(), kJob + extra, " data.batch_size=64 run.root=" + shell_quote(single.string()),
+      " trainer.strategy=" + strategy + " data.batch_size=32 run.root=" + shell_quote(ddp.string()));
+  if (::testing::Test::HasFatalFailure()) return;
 
   const fs::path run = run_dir_under(ddp);
   // One run directory for both ranks: rank 0's files, rank 1's own log.
@@ -139,15 +147,9 @@ void expect_zero3_gpt_matches_one_process(const std::string& precision, double t
       "trainer.precision=" +
       precision;
   const fs::path single = dir.path() / "single", sharded = dir.path() / "sharded";
-  CommandResult alone = testing::run_command(
-      kKiln + " train" + job + " data.batch_size=8 run.root=" + shell_quote(single.string()), dir.path());
-  ASSERT_EQ(alone.exit_code, 0) << alone.err;
-  CommandResult launched =
-      testing::run_command(kKiln + " launch --nproc-per-node 2 --master-port 0 --log-dir " +
-                               shell_quote((dir.path() / "logs").string()) + " -- " + kKiln + " train" + job +
-                               " trainer.strategy=zero3 data.batch_size=4 run.root=" + shell_quote(sharded.string()),
-                           dir.path());
-  ASSERT_EQ(launched.exit_code, 0) << launched.err;
+  train_alone_and_on_two_ranks(dir.path(), job, " data.batch_size=8 run.root=" + shell_quote(single.string()),
+                               " trainer.strategy=zero3 data.batch_size=4 run.root=" + shell_quote(sharded.string()));
+  if (::testing::Test::HasFatalFailure()) return;
   auto run_of = [](const fs::path& root) {
     fs::path found;
     for (const auto& entry : fs::directory_iterator(root / "gpt_tiny")) found = entry.path();
@@ -240,15 +242,9 @@ TEST(DdpTrain, ConsolidatedZeroCheckpointHoldsWhatOneProcessHolds) {
   testing::TempDir dir;
   const std::string job = kJob + " scheduler=constant trainer.max_steps=6";
   const fs::path single = dir.path() / "single", zero = dir.path() / "zero";
-  CommandResult alone = testing::run_command(
-      kKiln + " train" + job + " data.batch_size=64 run.root=" + shell_quote(single.string()), dir.path());
-  ASSERT_EQ(alone.exit_code, 0) << alone.err;
-  CommandResult sharded =
-      testing::run_command(kKiln + " launch --nproc-per-node 2 --master-port 0 --log-dir " +
-                               shell_quote((dir.path() / "logs").string()) + " -- " + kKiln + " train" + job +
-                               " trainer.strategy=zero3 data.batch_size=32 run.root=" + shell_quote(zero.string()),
-                           dir.path());
-  ASSERT_EQ(sharded.exit_code, 0) << sharded.err;
+  train_alone_and_on_two_ranks(dir.path(), job, " data.batch_size=64 run.root=" + shell_quote(single.string()),
+                               " trainer.strategy=zero3 data.batch_size=32 run.root=" + shell_quote(zero.string()));
+  if (::testing::Test::HasFatalFailure()) return;
   const fs::path a = dir.path() / "single.safetensors", b = dir.path() / "zero.safetensors";
   for (const auto& [run, out] : {std::pair{run_dir_under(single), a}, std::pair{run_dir_under(zero), b}}) {
     CommandResult r = testing::run_command(
