@@ -476,6 +476,12 @@ TEST(Zero, StageThreeHoldsOneLayerAtATimeInForwardAndBackward) {
     }
     if (forward != std::vector<int>(6, 1) || backward != std::vector<int>(6, 1))
       throw std::runtime_error("gathered units seen in forward/backward are not one at a time");
+    // Each gather takes the memory the previous layer gave back: between
+    // steps one layer's worth is kept, for the next step's first gather.
+    const std::size_t layer_bytes = (8 * 8 + 8) * sizeof(float);
+    if (zero.spare_unit_bytes() != layer_bytes)
+      throw std::runtime_error("spare memory " + std::to_string(zero.spare_unit_bytes()) + " bytes, expected " +
+                               std::to_string(layer_bytes));
   });
   EXPECT_EQ(codes, (std::vector<int>{0, 0}));
 }

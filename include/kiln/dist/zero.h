@@ -130,6 +130,9 @@ class ZeroOptimizer {
   void release_parameters();
   // Collective: see FullParameters.
   FullParameters summon_full_params(bool writeback = false);
+  // Memory of released units kept for the next gathers of their size (at
+  // most two units'; not model states, as DDP's buckets are not).
+  std::size_t spare_unit_bytes() const;
   // Clipping over the whole model, computed from the shards (one all-reduce
   // of a scalar): torch::nn::utils::clip_grad_norm_'s result and effect.
   double clip_grad_norm_(double max_norm);

@@ -19,17 +19,38 @@ struct ShardedParameters::Unit {
 
 namespace {
 
-void allocate_storage(const torch::Tensor& buffer) {
+std::size_t buffer_bytes(const torch::Tensor& buffer) {
+  return static_cast<std::size_t>(buffer.numel()) * buffer.element_size();
+}
+
+// The memory a released unit gave back, and its size in bytes.
+using SpareMemory = std::vector<std::pair<std::size_t, at::DataPtr>>;
+// Released units' memory kept for the next gather of that size: one unit in
+// use and one just released (FSDP's caching allocator on CUDA behaves so;
+// on CPU, glibc maps blocks above 32 MiB afresh, and faulting a layer's
+// pages in at every gather cost more than the gather).
+constexpr std::size_t kSpareBuffers = 2;
+
+void allocate_storage(const torch::Tensor& buffer, SpareMemory& spare) {
   c10::StorageImpl* storage = buffer.storage().unsafeGetStorageImpl();
-  const std::size_t bytes = static_cast<std::size_t>(buffer.numel()) * buffer.element_size();
-  storage->set_data_ptr_noswap(storage->allocator()->allocate(bytes));
+  const std::size_t bytes = buffer_bytes(buffer);
+  auto it = std::find_if(spare.begin(), spare.end(), [&](const auto& s) { return s.first == bytes; });
+  if (it != spare.end()) {
+    storage->set_data_ptr_noswap(std::move(it->second));
+    spare.erase(it);
+  } else {
+    storage->set_data_ptr_noswap(storage->allocator()->allocate(bytes));
+  }
   storage->set_nbytes(bytes);
 }
 
-void release_storage(const torch::Tensor& buffer) {
+void release_storage(const torch::Tensor& buffer, SpareMemory* spare) {
   c10::StorageImpl* storage = buffer.storage().unsafeGetStorageImpl();
-  storage->set_data_ptr_noswap(at::DataPtr(nullptr, buffer.device()));
+  at::DataPtr memory = storage->set_data_ptr(at::DataPtr(nullptr, buffer.device()));
   storage->set_nbytes(0);
+  if (!spare || !memory.get()) return;
+  spare->emplace_back(buffer_bytes(buffer), std::move(memory));
+  if (spare->size() > kSpareBuffers) spare->erase(spare->begin());  // the oldest is freed
 }
 
 // A tensor over `buffer`'s whole storage with a version counter of its own:
@@ -92,7 +113,7 @@ ShardedParameters::ShardedParameters(std::vector<FlatParameter> parameters, torc
       param.set_data(unit->buffer.narrow(0, at, param.numel()).view(param.sizes()));
       at += param.numel();
     }
-    release_storage(unit->buffer);
+    release_storage(unit->buffer, nullptr);
   }
   // A unit's parameters are done with once each has its gradient: backward
   // has then run every operation that read them.
@@ -124,7 +145,7 @@ ShardedParameters::Unit& ShardedParameters::unit_of(torch::nn::Module& module) {
 void ShardedParameters::gather(Unit& unit) {
   if (unit.gathered || unit.params.empty()) return;
   torch::NoGradGuard no_grad;
-  allocate_storage(unit.buffer);
+  allocate_storage(unit.buffer, spare_);
   torch::Tensor buffer = writable_alias(unit.buffer);
   const std::int64_t shard_numel = shard_.numel();
   const int rank = group_->getRank();
@@ -155,7 +176,7 @@ void ShardedParameters::gather(Unit& unit) {
 
 void ShardedParameters::release(Unit& unit) {
   if (!unit.gathered) return;
-  release_storage(unit.buffer);
+  release_storage(unit.buffer, &spare_);
   unit.gathered = false;
 }
 
@@ -197,6 +218,12 @@ void ShardedParameters::release_all(bool writeback) {
     unit->gradients_pending = 0;
     release(*unit);
   }
+}
+
+std::size_t ShardedParameters::spare_bytes() const {
+  std::size_t bytes = 0;
+  for (const auto& [size, memory] : spare_) bytes += size;
+  return bytes;
 }
 
 std::size_t ShardedParameters::take_bytes_gathered() {

@@ -5,9 +5,10 @@
 // its gradients have come.
 //
 // The parameters keep their identity, shapes and autograd hooks: each is a
-// view of its unit's buffer, whose storage is handed back to the allocator
-// while the unit is released (FSDP frees its flat parameters' storage the
-// same way). A released parameter has no memory to read: code that reads
+// view of its unit's buffer, whose storage is taken away while the unit is
+// released (FSDP frees its flat parameters' storage the same way); the
+// memory of the last two units released is kept for the next gathers of
+// their size, the rest goes back to the allocator. A released parameter has no memory to read: code that reads
 // parameters between steps does so inside summon_full_params (zero.h).
 //
 // The gathers fill the buffers through tensors that share their storage but
@@ -70,6 +71,8 @@ class ShardedParameters final : public models::UnitHooks {
 
   // Units, the root not counted.
   std::size_t unit_count() const { return units_.size() - 1; }
+  // Bytes of released units' memory kept for the next gathers.
+  std::size_t spare_bytes() const;
   // Bytes handed to the gathers since the last call (Ψ per forward and per
   // backward of every unit, the root once).
   std::size_t take_bytes_gathered();
@@ -86,6 +89,11 @@ class ShardedParameters final : public models::UnitHooks {
   std::vector<std::unique_ptr<Unit>> units_;  // the root last
   std::map<const torch::nn::Module*, std::size_t> index_;
   std::size_t bytes_gathered_ = 0;
+  // The memory of the last two units released, sizes in bytes, for the next
+  // gathers of those sizes (FSDP keeps as much through CUDA's caching
+  // allocator): layers of one size then cycle through warm pages, each
+  // gather taking what the previous release gave back.
+  std::vector<std::pair<std::size_t, at::DataPtr>> spare_;
 };
 
 }  // namespace kiln::dist

@@ -159,6 +159,8 @@ void ZeroOptimizer::release_parameters() {
 
 FullParameters ZeroOptimizer::summon_full_params(bool writeback) { return FullParameters(sharded_.get(), writeback); }
 
+std::size_t ZeroOptimizer::spare_unit_bytes() const { return sharded_ ? sharded_->spare_bytes() : 0; }
+
 double ZeroOptimizer::clip_grad_norm_(double max_norm) {
   torch::NoGradGuard no_grad;
   const torch::Tensor& grad = sync_.gradient_shard();
