@@ -20,21 +20,14 @@ void consolidate_checkpoint(const config::Node& resolved, const std::filesystem:
   auto factory = partial<torch::optim::Optimizer>(*optimizer_node, {"optimizer"});
   Checkpoint saved = load_checkpoint(checkpoint);
 
-  // Stand-ins of every parameter, in module order (the order a Trainer
-  // builds its optimizer with), to load the optimizer state into.
-  std::vector<std::pair<std::string, torch::Tensor>> trainable;
-  std::vector<torch::Tensor> stand_ins;
-  for (const auto& item : module->named_parameters()) {
-    stand_ins.push_back(torch::zeros_like(item.value()).requires_grad_(true));
-    if (item.value().requires_grad()) trainable.emplace_back(item.key(), stand_ins.back());
-  }
-  std::shared_ptr<torch::optim::Optimizer> optimizer = factory(stand_ins);
-  load_optimizer_into_whole(saved, *optimizer, trainable,
+  const OptimizerStandIns stand_ins = optimizer_stand_ins(*module);
+  std::shared_ptr<torch::optim::Optimizer> optimizer = factory(stand_ins.all);
+  load_optimizer_into_whole(saved, *optimizer, stand_ins.trainable,
                             [&](std::vector<torch::Tensor> p) { return factory(std::move(p)); });
 
   TensorMap tensors = saved.tensors("model");
   std::int64_t step = 0;
-  for (const auto& [name, parameter] : trainable) {
+  for (const auto& [name, parameter] : stand_ins.trainable) {
     auto it = optimizer->state().find(optimizer_state_key(parameter));
     if (it == optimizer->state().end()) continue;  // never stepped
     std::optional<dist::ElementwiseState> state = dist::elementwise_state(*it->second);

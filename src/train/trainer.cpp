@@ -273,19 +273,17 @@ std::shared_ptr<torch::optim::Optimizer> Trainer::make_optimizer(Module& module)
 }
 
 std::shared_ptr<void> Trainer::summon_full_params() {
-  if (!zero_ || zero_->stage() != 3) return nullptr;
-  return std::make_shared<dist::FullParameters>(zero_->summon_full_params());
+  if (!zero_) return nullptr;
+  return std::make_shared<dist::FullParameters>(zero_->summon_full_params());  // empty below stage 3
 }
 
 void Trainer::end_sharding() {
-  if (zero_ && zero_->stage() == 3) {
-    for (auto& network : sharded_networks_) network->set_unit_hooks(nullptr);
-    // Gathered and never released: after fit the Module is whole again, for
-    // test(), predict() and the caller.
-    dist::FullParameters whole = zero_->summon_full_params();
-    whole.keep();
-  }
+  for (auto& network : sharded_networks_) network->set_unit_hooks(nullptr);
   sharded_networks_.clear();
+  if (!zero_) return;
+  // Gathered and never released: after fit the Module is whole again, for
+  // test(), predict() and the caller (nothing to gather below stage 3).
+  zero_->summon_full_params().keep();
   zero_.reset();
 }
 

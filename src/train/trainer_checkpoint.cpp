@@ -180,14 +180,11 @@ void Trainer::restore_optimizer(const train::Checkpoint& checkpoint, torch::opti
     // Written without ZeRO: the archive loads into an optimizer of the run's
     // kind over stand-ins of every parameter (the order it was built with),
     // whose states this rank's shard then takes its slice of.
-    std::vector<torch::Tensor> stand_ins, trainable;
-    for (const torch::Tensor& p : module_->parameters()) {
-      stand_ins.push_back(torch::zeros_like(p).requires_grad_(true));
-      if (p.requires_grad()) trainable.push_back(stand_ins.back());
-    }
-    std::shared_ptr<torch::optim::Optimizer> whole = optimizer_factory_(stand_ins);
-    std::istringstream archive(checkpoint.text("optimizer.pt"));
-    torch::load(*whole, archive);
+    const train::OptimizerStandIns stand_ins = train::optimizer_stand_ins(*module_);
+    std::shared_ptr<torch::optim::Optimizer> whole = optimizer_factory_(stand_ins.all);
+    train::load_optimizer_into_whole(checkpoint, *whole, stand_ins.trainable, optimizer_factory_);
+    std::vector<torch::Tensor> trainable;
+    for (const auto& [name, stand_in] : stand_ins.trainable) trainable.push_back(stand_in);
     zero_->load_whole_optimizer_state(*whole, trainable);
     return;
   }

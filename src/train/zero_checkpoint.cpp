@@ -14,6 +14,15 @@ std::vector<std::pair<std::string, torch::Tensor>> named_trainable_parameters(to
   return out;
 }
 
+OptimizerStandIns optimizer_stand_ins(torch::nn::Module& module) {
+  OptimizerStandIns out;
+  for (const auto& item : module.named_parameters()) {
+    out.all.push_back(torch::zeros_like(item.value()).requires_grad_(true));
+    if (item.value().requires_grad()) out.trainable.emplace_back(item.key(), out.all.back());
+  }
+  return out;
+}
+
 track::JsonValue zero_parameter_layout(const std::vector<std::pair<std::string, torch::Tensor>>& named_trainable,
                                        const dist::ZeroOptimizer& zero) {
   track::JsonValue out = track::JsonValue::array();

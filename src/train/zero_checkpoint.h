@@ -48,6 +48,16 @@ void load_optimizer_into_whole(const Checkpoint& checkpoint, torch::optim::Optim
                                const std::vector<std::pair<std::string, torch::Tensor>>& named_trainable,
                                const dist::ZeroOptimizer::Factory& factory);
 
+// Zero-filled copies of every parameter of a module, in module order (the
+// order a Trainer builds its optimizer with), to load an optimizer state
+// into where the module's own parameters must stay untouched; `trainable`
+// names the copies of those that require grad.
+struct OptimizerStandIns {
+  std::vector<torch::Tensor> all;
+  std::vector<std::pair<std::string, torch::Tensor>> trainable;
+};
+OptimizerStandIns optimizer_stand_ins(torch::nn::Module& module);
+
 // `module`'s parameters that require grad, with their names, in module order.
 std::vector<std::pair<std::string, torch::Tensor>> named_trainable_parameters(torch::nn::Module& module);
 

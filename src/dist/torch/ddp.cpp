@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "flat_shards.h"
 #include "kiln/error.h"
 
 namespace kiln::dist {
@@ -19,19 +20,6 @@ struct GradientSync::Bucket {
   bool launched = false;                              // this step's reductions started
   bool harvested = false;                             // ... and their result is in place
 };
-
-namespace {
-
-// The part of [start, start + numel) that falls in `rank`'s shard, relative
-// to start; length 0 when none does.
-std::pair<std::int64_t, std::int64_t> shard_overlap(std::int64_t start, std::int64_t numel, int rank,
-                                                    std::int64_t shard_numel) {
-  const std::int64_t lo = std::max(start, rank * shard_numel);
-  const std::int64_t hi = std::min(start + numel, (rank + 1) * shard_numel);
-  return {lo - start, std::max<std::int64_t>(0, hi - lo)};
-}
-
-}  // namespace
 
 GradientSync::GradientSync(torch::nn::Module& module, c10::intrusive_ptr<CollectiveGroup> group, DdpOptions options,
                            std::shared_ptr<CollectiveWatch> watch)

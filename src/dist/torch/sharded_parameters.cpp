@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "flat_shards.h"
 #include "kiln/error.h"
 
 namespace kiln::dist {
@@ -106,14 +107,17 @@ ShardedParameters::ShardedParameters(std::vector<FlatParameter> parameters, torc
     }
     unit->buffer = torch::empty({total}, shard_.options().requires_grad(false));
     // Each parameter becomes a view of the buffer, at its place in the runs,
-    // keeping its autograd identity (as ZeRO-1/2's flat buffer does).
+    // keeping its autograd identity (as ZeRO-1/2's flat buffer does) and its
+    // value, gathered as it were until the shards take it below.
     std::int64_t at = 0;
     for (std::size_t k = 0; k < unit->params.size(); ++k) {
       torch::Tensor param = unit->params[k].parameter;
-      param.set_data(unit->buffer.narrow(0, at, param.numel()).view(param.sizes()));
+      torch::Tensor view = unit->buffer.narrow(0, at, param.numel()).view(param.sizes());
+      view.copy_(param);
+      param.set_data(view);
       at += param.numel();
     }
-    release_storage(unit->buffer, nullptr);
+    unit->gathered = true;
   }
   // A unit's parameters are done with once each has its gradient: backward
   // has then run every operation that read them.
@@ -127,6 +131,10 @@ ShardedParameters::ShardedParameters(std::vector<FlatParameter> parameters, torc
       units_[u]->hooks.emplace_back(param, handle);
     }
   }
+  release_all(/*writeback=*/true);  // this rank's shard takes its part of the values
+  // The whole model's memory goes back to the allocator; only the steps'
+  // own gathers keep some for reuse.
+  spare_.clear();
 }
 
 ShardedParameters::~ShardedParameters() {
@@ -156,10 +164,9 @@ void ShardedParameters::gather(Unit& unit) {
   // crosses: all-gather's bytes, straight into the buffer.
   for (auto [start, end] : unit.runs) {
     for (int r = static_cast<int>(start / shard_numel); r * shard_numel < end; ++r) {
-      const std::int64_t lo = std::max(start, r * shard_numel);
-      const std::int64_t hi = std::min(end, (r + 1) * shard_numel);
-      std::vector<torch::Tensor> piece{buffer.narrow(0, at + lo - start, hi - lo)};
-      if (r == rank) piece.front().copy_(shard_.narrow(0, lo - r * shard_numel, hi - lo));
+      const auto [offset, length] = shard_overlap(start, end - start, r, shard_numel);
+      std::vector<torch::Tensor> piece{buffer.narrow(0, at + offset, length)};
+      if (r == rank) piece.front().copy_(shard_.narrow(0, start + offset - r * shard_numel, length));
       c10d::BroadcastOptions from;
       from.rootRank = r;
       works.push_back(group_->broadcast(piece, from));
@@ -203,15 +210,15 @@ void ShardedParameters::gather_all() {
 void ShardedParameters::release_all(bool writeback) {
   torch::NoGradGuard no_grad;
   const std::int64_t shard_numel = shard_.numel();
-  const std::int64_t mine = group_->getRank() * shard_numel;
+  const int rank = group_->getRank();
   for (auto& unit : units_) {
     if (writeback && unit->gathered) {
       torch::Tensor buffer = writable_alias(unit->buffer);
       std::int64_t at = 0;
       for (auto [start, end] : unit->runs) {
-        const std::int64_t lo = std::max(start, mine);
-        const std::int64_t hi = std::min(end, mine + shard_numel);
-        if (lo < hi) shard_.narrow(0, lo - mine, hi - lo).copy_(buffer.narrow(0, at + lo - start, hi - lo));
+        const auto [offset, length] = shard_overlap(start, end - start, rank, shard_numel);
+        if (length > 0)
+          shard_.narrow(0, start + offset - rank * shard_numel, length).copy_(buffer.narrow(0, at + offset, length));
         at += end - start;
       }
     }

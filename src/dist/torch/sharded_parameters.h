@@ -47,10 +47,10 @@ struct FlatParameter {
 class ShardedParameters final : public models::UnitHooks {
  public:
   // `shard` is this rank's part of the flat space (shard.numel() elements
-  // per rank, rank r's starting at r * shard.numel()), already holding the
-  // values; the optimizer steps it in place. `units`: the sharding units, in
-  // forward order. The parameters are moved into their units' buffers and
-  // released.
+  // per rank, rank r's starting at r * shard.numel()); it takes its part of
+  // the parameters' values, and the optimizer steps it in place. `units`:
+  // the sharding units, in forward order. The parameters are moved into
+  // their units' buffers and released.
   ShardedParameters(std::vector<FlatParameter> parameters, torch::Tensor shard,
                     const std::vector<std::shared_ptr<torch::nn::Module>>& units,
                     c10::intrusive_ptr<CollectiveGroup> group, std::shared_ptr<CollectiveWatch> watch);

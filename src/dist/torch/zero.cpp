@@ -83,15 +83,9 @@ ZeroOptimizer::ZeroOptimizer(torch::nn::Module& module, c10::intrusive_ptr<Colle
     sync_.broadcast_from_rank_zero();
     shard_ = torch::zeros({sync_.shard_numel()}, params.front().options().requires_grad(false));
     std::vector<FlatParameter> placed;
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      const std::int64_t start = sync_.flat_offset(i), end = start + params[i].numel();
-      const std::int64_t lo = std::max(start, shard_start()), hi = std::min(end, shard_start() + shard_numel());
-      if (lo < hi)
-        shard_.narrow(0, lo - shard_start(), hi - lo).copy_(params[i].reshape({-1}).narrow(0, lo - start, hi - lo));
-      placed.push_back({params[i], start});
-    }
-    shard_.set_requires_grad(true);
+    for (std::size_t i = 0; i < params.size(); ++i) placed.push_back({params[i], sync_.flat_offset(i)});
     sharded_ = std::make_shared<ShardedParameters>(std::move(placed), shard_, options_.units, group_, sync_.watch());
+    shard_.set_requires_grad(true);
   } else {
     flat_params_ = torch::zeros({world_ * sync_.shard_numel()}, params.front().options().requires_grad(false));
     for (std::size_t i = 0; i < params.size(); ++i) {
