@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "kiln/data/pack.h"
 #include "kiln/data/shard_reader.h"
 #include "shard_fixture.h"
 #include "support/temp_dir.h"
@@ -55,6 +56,28 @@ TEST(ShardCorruptTest, TruncatedShardNamesTheFirstSampleCutOff) {
   EXPECT_NE(message.find("truncated"), std::string::npos) << message;
   EXPECT_NE(message.find("the file ends at " + std::to_string(entry->offset + 700)), std::string::npos) << message;
   EXPECT_NE(read_error(*reopened, 39).find("sample '00000039'"), std::string::npos);
+}
+
+// Shards are read through a memory mapping made at open(); a shard cut short
+// afterwards must still be an error naming the sample, not a SIGBUS. The cut
+// is on a page boundary: the mapping sees a shrink page by page.
+TEST(ShardCorruptTest, AShardTruncatedAfterOpenIsAnErrorNotACrash) {
+  TempDir dir;
+  const auto manifest = write_synthetic_shards(dir.path(), 40, 1 << 20);  // one shard
+  auto shards = ShardSet::open(manifest);
+  ASSERT_EQ(shards->num_shards(), 1u);
+  const std::uint64_t cut = shards->locate(30).second->offset / 4096 * 4096;
+  std::uint64_t first_cut_off = 0;
+  while (shards->locate(first_cut_off).second->offset + shards->locate(first_cut_off).second->span() <= cut)
+    ++first_cut_off;
+  ASSERT_GT(first_cut_off, 0u);
+  std::filesystem::resize_file(shards->shard_path(0), cut);
+  EXPECT_EQ(read_error(*shards, first_cut_off - 1), "");
+  for (const std::uint64_t i : {first_cut_off, std::uint64_t{35}, std::uint64_t{39}}) {
+    const std::string message = read_error(*shards, i);
+    EXPECT_NE(message.find("sample '" + sample_key(i) + "' at byte offset"), std::string::npos) << message;
+    EXPECT_NE(message.find("the file ends at " + std::to_string(cut)), std::string::npos) << message;
+  }
 }
 
 TEST(ShardCorruptTest, CorruptIndexAndHashMismatchAreCaughtAtOpen) {

@@ -17,9 +17,15 @@
 // so a flipped byte or a truncated file is a ShardCorruptError naming the
 // shard, the sample key and the byte offset — never garbage data.
 //
+// Reads: each shard is memory-mapped at open() (mapped_file.h), so a read
+// is a copy out of the page cache rather than a system call; a shard that
+// cannot be mapped, or that shrank after open(), is read with pread, which
+// reports the truncation. Mapped pages count in the process's RSS as file
+// pages the kernel can drop, like any page cache.
+//
 // Thread safety: read() may be called from any number of threads at once
-// (pread on descriptors opened once); the object is immutable after open().
-// Torch-free.
+// (mappings and descriptors made once); the object is immutable after
+// open(). Torch-free.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +37,7 @@
 #include <vector>
 
 #include "kiln/data/error.h"
+#include "kiln/data/mapped_file.h"
 #include "kiln/data/shard_format.h"
 
 namespace kiln::data {
@@ -93,7 +100,8 @@ class ShardSet {
   struct Shard {
     std::filesystem::path path;
     int fd = -1;
-    std::uint64_t file_size = 0;
+    std::uint64_t file_size = 0;  // at open()
+    MappedFile map;               // bytes [0, file_size), when mmap allowed it
     ShardIndex index;
   };
   ShardSet() = default;

@@ -32,6 +32,13 @@ std::size_t pread_full(int fd, char* out, std::size_t n, std::uint64_t offset, c
   return got;
 }
 
+// Where the file ends now (it may have shrunk past a sample's start, where a
+// read finds nothing); `fallback` when fstat fails.
+std::uint64_t file_end(int fd, std::uint64_t fallback) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : fallback;
+}
+
 }  // namespace
 
 ShardCorruptError::ShardCorruptError(std::string shard, std::string key, std::uint64_t offset, const std::string& why)
@@ -78,6 +85,7 @@ std::shared_ptr<const ShardSet> ShardSet::open(const std::filesystem::path& mani
     if (shard.fd < 0) throw kiln::IoError("cannot open shard '" + shard.path.string() + "': " + std::strerror(errno));
     struct stat st {};
     if (::fstat(shard.fd, &st) == 0) shard.file_size = static_cast<std::uint64_t>(st.st_size);
+    shard.map = MappedFile::map(shard.fd, shard.file_size);
     set->starts_.push_back(set->total_);
     set->total_ += info.samples;
     set->shards_.push_back(std::move(shard));
@@ -105,7 +113,12 @@ void ShardSet::read(std::uint64_t i, SampleData& out) const {
   out.key = entry->key;
   out.fields.clear();
   out.buffer.resize(span);
-  const std::size_t got = pread_full(shard.fd, out.buffer.data(), span, entry->offset, shard.path);
+  // The mapping serves every sample of an intact shard; pread is the
+  // authority when it cannot (no mapping, or the file shrank since open) and
+  // says where the file now ends.
+  const std::size_t got = shard.map.copy(entry->offset, span, out.buffer.data())
+                              ? span
+                              : pread_full(shard.fd, out.buffer.data(), span, entry->offset, shard.path);
   std::uint64_t at = 0;
   for (const ShardMember& m : entry->members) {
     const std::uint64_t offset = entry->offset + at;
@@ -114,7 +127,7 @@ void ShardSet::read(std::uint64_t i, SampleData& out) const {
       throw ShardCorruptError(shard.path.string(), entry->key, offset,
                               "truncated: member '" + entry->key + "." + m.ext + "' needs bytes up to " +
                                   std::to_string(entry->offset + need) + ", the file ends at " +
-                                  std::to_string(entry->offset + got));
+                                  std::to_string(file_end(shard.fd, entry->offset + got)));
     std::string why;
     const auto* block = reinterpret_cast<const unsigned char*>(out.buffer.data() + at);
     const std::optional<TarHeader> header = parse_tar_header(block, why);
