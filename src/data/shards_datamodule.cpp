@@ -97,13 +97,10 @@ std::unique_ptr<BatchLoader> ShardsDataModule::make(const std::shared_ptr<const 
   s.input_field = o.input;
   s.target_field = o.target;
   s.pin_memory = torch::cuda::is_available();
-  const double scale = o.scale, mean = o.mean, stddev = o.stddev;
-  const bool normalize = o.normalize;
-  s.transform = [=](Batch batch) {
-    torch::Tensor x = batch.input.to(torch::kFloat32).div_(scale);
-    if (normalize) x.sub_(mean).div_(stddev);
-    return Batch{std::move(x), batch.target.to(torch::kLong)};
-  };
+  // Pixels become float32 as they are stacked (no tensor ops on the workers).
+  s.input_scaling =
+      InputScaling{.scale = o.scale, .mean = o.normalize ? o.mean : 0.0, .std = o.normalize ? o.stddev : 1.0};
+  s.transform = [](Batch batch) { return Batch{std::move(batch.input), batch.target.to(torch::kLong)}; };
   return std::make_unique<StreamingLoader>(std::move(s));
 }
 

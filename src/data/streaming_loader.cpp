@@ -67,37 +67,78 @@ std::string shape_text(const std::vector<std::int64_t>& s) {
   return out + "]";
 }
 
+// (x / scale - mean) / std in float32, one element at a time in the order of
+// ATen's ops on a float tensor, so the result is bitwise theirs.
+template <typename T>
+void scale_to_float(const char* bytes, std::size_t n, const InputScaling& s, float* out) {
+  const float scale = static_cast<float>(s.scale), mean = static_cast<float>(s.mean),
+              stddev = static_cast<float>(s.std);
+  for (std::size_t i = 0; i < n; ++i) {
+    T x;
+    std::memcpy(&x, bytes + i * sizeof(T), sizeof(T));
+    out[i] = (static_cast<float>(x) / scale - mean) / stddev;
+  }
+}
+
+void scale_to_float(const Field& f, const InputScaling& s, float* out) {
+  const std::size_t n = f.bytes.size() / c10::elementSize(f.dtype);
+  const char* bytes = f.bytes.data();
+  switch (f.dtype) {
+    case torch::kBool: return scale_to_float<std::uint8_t>(bytes, n, s, out);  // numpy stores 0 or 1
+    case torch::kUInt8: return scale_to_float<std::uint8_t>(bytes, n, s, out);
+    case torch::kInt8: return scale_to_float<std::int8_t>(bytes, n, s, out);
+    case torch::kInt16: return scale_to_float<std::int16_t>(bytes, n, s, out);
+    case torch::kInt32: return scale_to_float<std::int32_t>(bytes, n, s, out);
+    case torch::kInt64: return scale_to_float<std::int64_t>(bytes, n, s, out);
+    case torch::kFloat32: return scale_to_float<float>(bytes, n, s, out);
+    case torch::kFloat64: return scale_to_float<double>(bytes, n, s, out);
+    default: break;
+  }
+  throw DataFormatError(std::string("cannot scale ") + c10::toString(f.dtype) + " to float32");
+}
+
 // Stacks fields into [count, ...] tensors; the first field fixes dtype and
-// shape. The tensor comes from `pool`, or is pinned (CUDA's host allocator
-// pools pinned memory itself).
+// shape. With a scaling, the tensor is float32 and each field is converted
+// into its row. The tensor comes from `pool`, or is pinned (CUDA's host
+// allocator pools pinned memory itself).
 class Stacker {
  public:
-  Stacker(std::size_t capacity, bool pin, BatchBufferPool& pool) : capacity_(capacity), pin_(pin), pool_(pool) {}
+  Stacker(std::size_t capacity, bool pin, BatchBufferPool& pool, const std::optional<InputScaling>& scaling = {})
+      : capacity_(capacity), pin_(pin), pool_(pool), scaling_(scaling) {}
 
   // `key` and `field` name the sample's field in errors.
   void add(const Field& f, const std::string& key, const std::string& field) {
     if (!tensor_.defined()) {
       std::vector<std::int64_t> dims{static_cast<std::int64_t>(capacity_)};
       dims.insert(dims.end(), f.shape.begin(), f.shape.end());
-      tensor_ = pin_ ? torch::empty(dims, torch::TensorOptions().dtype(f.dtype).pinned_memory(true))
-                     : pool_.empty(dims, f.dtype);
+      const torch::ScalarType dtype = scaling_ ? torch::kFloat32 : f.dtype;
+      tensor_ =
+          pin_ ? torch::empty(dims, torch::TensorOptions().dtype(dtype).pinned_memory(true)) : pool_.empty(dims, dtype);
+      source_dtype_ = f.dtype;
       shape_ = f.shape;
-      item_bytes_ = f.bytes.size();
-    } else if (f.dtype != tensor_.scalar_type() || f.shape != shape_) {
+      row_bytes_ = tensor_.numel() == 0 ? 0 : tensor_.nbytes() / capacity_;
+    } else if (f.dtype != source_dtype_ || f.shape != shape_) {
       throw DataFormatError("'" + key + "." + field + "': shape " + shape_text(f.shape) + " of " +
                             std::string(c10::toString(f.dtype)) + ", but the batch's first sample has " +
-                            shape_text(shape_) + " of " + std::string(c10::toString(tensor_.scalar_type())));
+                            shape_text(shape_) + " of " + std::string(c10::toString(source_dtype_)));
     }
-    std::memcpy(static_cast<char*>(tensor_.data_ptr()) + count_ * item_bytes_, f.bytes.data(), item_bytes_);
+    char* row = static_cast<char*>(tensor_.data_ptr()) + count_ * row_bytes_;
+    if (scaling_) {
+      scale_to_float(f, *scaling_, reinterpret_cast<float*>(row));
+    } else {
+      std::memcpy(row, f.bytes.data(), row_bytes_);
+    }
     ++count_;
   }
   torch::Tensor take() { return count_ == capacity_ ? tensor_ : tensor_.narrow(0, 0, count_); }
   std::size_t count() const { return count_; }
 
  private:
-  std::size_t capacity_, count_ = 0, item_bytes_ = 0;
+  std::size_t capacity_, count_ = 0, row_bytes_ = 0;
   bool pin_;
   BatchBufferPool& pool_;
+  std::optional<InputScaling> scaling_;
+  torch::ScalarType source_dtype_ = torch::kUInt8;
   std::vector<std::int64_t> shape_;
   torch::Tensor tensor_;
 };
@@ -110,6 +151,9 @@ StreamingLoader::StreamingLoader(StreamingLoaderOptions options) : options_(std:
   if (o.batch_size == 0) throw kiln::Error("StreamingLoader: batch_size must be >= 1, found 0");
   if (o.shuffle_buffer == 0) throw kiln::Error("StreamingLoader: shuffle_buffer must be >= 1, found 0");
   if (o.prefetch_factor == 0) throw kiln::Error("StreamingLoader: prefetch_factor must be >= 1, found 0");
+  if (o.input_scaling && !(o.input_scaling->scale > 0.0 && o.input_scaling->std > 0.0))
+    throw kiln::Error("StreamingLoader: input_scaling needs scale > 0 and std > 0, found scale " +
+                      std::to_string(o.input_scaling->scale) + " and std " + std::to_string(o.input_scaling->std));
   if (o.world_size == 0 || o.rank >= o.world_size)
     throw kiln::Error("StreamingLoader: rank must be in [0, world_size), found rank " + std::to_string(o.rank) +
                       " of world_size " + std::to_string(o.world_size));
@@ -118,6 +162,7 @@ StreamingLoader::StreamingLoader(StreamingLoaderOptions options) : options_(std:
   // The batches in flight (queued ahead, being made, and a few the
   // training step still holds) of inputs and of targets.
   pool_ = BatchBufferPool::create(o.num_workers * o.prefetch_factor + o.num_workers + 2);
+  for (std::size_t w = 0; w < o.num_workers; ++w) window_moved_.push_back(std::make_unique<std::condition_variable>());
 }
 
 StreamingLoader::~StreamingLoader() { stop_workers(); }
@@ -168,7 +213,7 @@ StreamingLoader::Item StreamingLoader::make(std::size_t b) {
   Item item;
   try {
     const std::vector<std::uint64_t> positions = rank_batch_positions(n_, slice_, b);
-    Stacker inputs(positions.size(), options_.pin_memory, *pool_),
+    Stacker inputs(positions.size(), options_.pin_memory, *pool_, options_.input_scaling),
         targets(positions.size(), options_.pin_memory, *pool_);
     // Kept per thread: its buffer grows to the largest sample once.
     thread_local SampleData sample;
@@ -202,14 +247,14 @@ void StreamingLoader::run_worker(std::size_t w) {
   for (std::size_t b = w; b < count_; b += options_.num_workers) {
     {
       std::unique_lock lock(mutex_);
-      changed_.wait(lock, [&] { return stop_ || b < next_ + ahead; });
+      window_moved_[w]->wait(lock, [&] { return stop_ || b < next_ + ahead; });
       if (stop_) return;
     }
     Item item = make(b);
     std::lock_guard lock(mutex_);
     if (stop_) return;
     ready_.emplace(b, std::move(item));
-    changed_.notify_all();
+    batch_ready_.notify_one();
   }
 }
 
@@ -218,7 +263,7 @@ void StreamingLoader::stop_workers() {
     std::lock_guard lock(mutex_);
     stop_ = true;
   }
-  changed_.notify_all();
+  for (auto& cv : window_moved_) cv->notify_one();
   for (auto& t : workers_) t.join();
   workers_.clear();
   ready_.clear();
@@ -234,11 +279,13 @@ std::optional<Batch> StreamingLoader::next() {
       ++next_;
     } else {
       std::unique_lock lock(mutex_);
-      changed_.wait(lock, [&] { return ready_.count(next_) > 0; });
+      batch_ready_.wait(lock, [&] { return ready_.count(next_) > 0; });
       item = std::move(ready_.at(next_));
       ready_.erase(next_);
       ++next_;
-      changed_.notify_all();
+      // The batch that just entered the window, and the worker that makes it.
+      const std::size_t entered = next_ + options_.num_workers * options_.prefetch_factor - 1;
+      window_moved_[entered % options_.num_workers]->notify_one();
     }
     if (item.error) {
       failure_ = item.error;

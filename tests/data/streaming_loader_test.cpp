@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 #include <set>
+#include <tuple>
 
 #include "data_core/shard_fixture.h"
 #include "kiln/data/batch_buffer_pool.h"
@@ -196,6 +197,59 @@ TEST_F(StreamingLoaderTest, BatchMemoryIsReusedOnceABatchIsDropped) {
   ASSERT_TRUE(kept && next);
   EXPECT_NE(kept->input.data_ptr(), next->input.data_ptr());
   EXPECT_EQ(kept->input.data_ptr(), first);
+}
+
+// input_scaling converts while stacking; it must give bitwise what the same
+// ops on the stacked batch give (the IDX path and older configs use those).
+TEST_F(StreamingLoaderTest, InputScalingEqualsTheTensorOpsBitForBit) {
+  const InputScaling scaling{.scale = 255.0, .mean = 0.2860, .std = 0.3530};
+  auto o = options(16, 2);
+  o.input_scaling = scaling;
+  StreamingLoader scaled(o);
+  StreamingLoader plain(options(16, 0));
+  scaled.start_epoch(1);
+  plain.start_epoch(1);
+  std::size_t n = 0;
+  while (auto x = scaled.next()) {
+    auto y = plain.next();
+    ASSERT_TRUE(y);
+    const torch::Tensor expected =
+        y->input.to(torch::kFloat32).div_(scaling.scale).sub_(scaling.mean).div_(scaling.std);
+    ASSERT_EQ(x->input.scalar_type(), torch::kFloat32);
+    ASSERT_TRUE(torch::equal(x->input, expected)) << "batch " << n;
+    ASSERT_TRUE(torch::equal(x->target, y->target));
+    ++n;
+  }
+  EXPECT_EQ(n, plain.size());
+  o.input_scaling = InputScaling{.scale = 0.0};
+  EXPECT_THROW(StreamingLoader bad(o), kiln::Error);
+}
+
+// Integer and double inputs convert as to(kFloat32) does: rounded to float
+// first, then scaled.
+TEST(StreamingLoaderInputScaling, IntegerAndDoubleInputsConvertAsToFloat32Does) {
+  TempDir dir;
+  const std::int16_t ints[3] = {-32768, 7, 32767};
+  const double doubles[3] = {0.1, -1e300, 16777217.0};
+  for (const auto& [name, dtype, data, bytes] :
+       {std::tuple{"i16", NpyDtype::kInt16, static_cast<const void*>(ints), sizeof ints},
+        std::tuple{"f64", NpyDtype::kFloat64, static_cast<const void*>(doubles), sizeof doubles}}) {
+    ShardWriter writer({.dir = dir.path(), .name = name});
+    for (int i = 0; i < 3; ++i)
+      writer.write({.key = sample_key(i),
+                    .fields = {{"cls", std::to_string(i)}, {"input.npy", encode_npy(dtype, {3}, data, bytes)}}});
+    writer.finish();
+    StreamingLoaderOptions o{.shards = ShardSet::open(dir.path() / manifest_file_name(name)),
+                             .batch_size = 3,
+                             .shuffle = false,
+                             .num_workers = 0};
+    StreamingLoader plain(o);
+    o.input_scaling = InputScaling{.scale = 3.0, .mean = -0.5, .std = 7.0};
+    StreamingLoader scaled(o);
+    const torch::Tensor x = scaled.next()->input;
+    const torch::Tensor expected = plain.next()->input.to(torch::kFloat32).div_(3.0).sub_(-0.5).div_(7.0);
+    EXPECT_TRUE(torch::equal(x, expected)) << name << ": " << x << " vs " << expected;
+  }
 }
 
 TEST(BatchBufferPool, KeepsAtMostItsLimitAndOutlivesNothing) {
