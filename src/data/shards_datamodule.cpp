@@ -1,8 +1,10 @@
 #include "kiln/data/shards_datamodule.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
+#include "kiln/cores.h"
 #include "kiln/data/streaming_loader.h"
 #include "kiln/error.h"
 #include "kiln/registry/partial.h"
@@ -24,6 +26,12 @@ std::int64_t env_int(const char* name, std::int64_t fallback) {
 
 }  // namespace
 
+std::size_t auto_num_workers() {
+  if (torch::cuda::is_available()) return 2;
+  const int free = kiln::available_cores() - at::get_num_threads();
+  return static_cast<std::size_t>(std::clamp(free, 0, 2));
+}
+
 config::Schema<ShardsOptions> shards_schema() {
   using O = ShardsOptions;
   config::Schema<O> s("shards", {.doc = "WebDataset-compatible shards written by kiln data pack, streamed"});
@@ -39,7 +47,9 @@ config::Schema<ShardsOptions> shards_schema() {
   s.field("shuffle", &O::shuffle).doc("shuffle the training samples each epoch");
   s.field("shuffle_buffer", &O::shuffle_buffer).doc("shuffle buffer slots").min(1);
   s.field("drop_last", &O::drop_last).doc("drop the incomplete last global batch");
-  s.field("num_workers", &O::num_workers).doc("decoding threads (0: in the training thread)").min(0);
+  s.field("num_workers", &O::num_workers)
+      .doc("decoding threads (0: in the training thread; null: 2 on CUDA, else the cores intra-op threads leave, <= 2)")
+      .min(0);
   s.field("prefetch_factor", &O::prefetch_factor).doc("batches each worker keeps ready").min(1);
   s.field("scale", &O::scale).doc("inputs are divided by it (255: bytes to [0, 1])");
   s.field("normalize", &O::normalize).doc("then (x - mean) / std");
@@ -89,7 +99,7 @@ std::unique_ptr<BatchLoader> ShardsDataModule::make(const std::shared_ptr<const 
   s.seed = o.seed;
   s.shuffle_buffer = static_cast<std::size_t>(o.shuffle_buffer);
   s.drop_last = train && o.drop_last;
-  s.num_workers = static_cast<std::size_t>(o.num_workers);
+  s.num_workers = o.num_workers ? static_cast<std::size_t>(*o.num_workers) : auto_num_workers();
   s.prefetch_factor = static_cast<std::size_t>(o.prefetch_factor);
   s.rank = train ? rank_ : 0;
   s.world_size = train ? world_size_ : 1;

@@ -93,12 +93,6 @@ void seed_everything(std::uint64_t seed) {
   if (torch::cuda::is_available()) torch::cuda::manual_seed_all(seed);
 }
 
-int available_cores() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return std::max(1u, std::thread::hardware_concurrency());
-}
-
 Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
   if (options_.accelerator == "cuda" && !torch::cuda::is_available())
     throw option_error("accelerator", "'cuda' was asked for but no CUDA device is available");

@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "data_core/shard_fixture.h"
+#include "kiln/cores.h"
 #include "kiln/data/batch_buffer_pool.h"
 #include "kiln/data/fashion_mnist.h"
 #include "kiln/data/pack.h"
@@ -250,6 +251,31 @@ TEST(StreamingLoaderInputScaling, IntegerAndDoubleInputsConvertAsToFloat32Does) 
     const torch::Tensor expected = plain.next()->input.to(torch::kFloat32).div_(3.0).sub_(-0.5).div_(7.0);
     EXPECT_TRUE(torch::equal(x, expected)) << name << ": " << x << " vs " << expected;
   }
+}
+
+// num_workers: null gives the loader the cores the intra-op threads leave
+// free, at most 2 (no CUDA here).
+TEST(ShardsDataModuleTest, AutoNumWorkersIsTheCoresIntraOpThreadsLeaveFree) {
+  TempDir dir;
+  kiln::testing::write_synthetic_shards(dir.path(), 20);
+  ShardsOptions so;
+  so.root = dir.path().string();
+  so.val = std::nullopt;
+  so.test = std::nullopt;
+  ASSERT_FALSE(so.num_workers.has_value());
+  ShardsDataModule shards(so);
+  const int threads_before = at::get_num_threads();
+  const int cores = kiln::available_cores();
+  auto workers = [&] { return dynamic_cast<StreamingLoader&>(*shards.train_loader()).options().num_workers; };
+  at::set_num_threads(cores);
+  EXPECT_EQ(auto_num_workers(), 0u);
+  EXPECT_EQ(workers(), 0u);
+  at::set_num_threads(1);
+  EXPECT_EQ(auto_num_workers(), static_cast<std::size_t>(std::min(cores - 1, 2)));
+  EXPECT_EQ(workers(), auto_num_workers());
+  at::set_num_threads(threads_before);
+  so.num_workers = 3;
+  EXPECT_EQ(dynamic_cast<StreamingLoader&>(*ShardsDataModule(so).train_loader()).options().num_workers, 3u);
 }
 
 TEST(BatchBufferPool, KeepsAtMostItsLimitAndOutlivesNothing) {

@@ -26,6 +26,7 @@
 #include <memory>
 #include <vector>
 
+#include "kiln/cores.h"
 #include "kiln/data/data_module.h"
 #include "kiln/train/callback.h"
 #include "kiln/train/grad_scaler.h"
@@ -56,9 +57,6 @@ using LrScheduleFactory = std::function<std::function<double(std::int64_t step, 
 
 // Seeds every generator kiln uses (torch CPU, and CUDA when present).
 void seed_everything(std::uint64_t seed);
-
-// Cores this process may run on (its CPU affinity), at least 1.
-int available_cores();
 
 class Trainer {
  public:
