@@ -36,7 +36,9 @@ struct Field {
   std::int64_t label = 0;  // the storage of a "cls" field
 };
 
-void decode(const SampleData& sample, const std::string& ext, Field& out) {
+// `npy` parses the field's .npy members (one parser per field and thread:
+// their headers repeat from sample to sample).
+void decode(const SampleData& sample, const std::string& ext, NpyParser& npy, Field& out) {
   const std::string_view bytes = sample.field(ext);
   if (ext == "cls" || ext.ends_with(".cls")) {
     std::string_view text = bytes;
@@ -50,15 +52,15 @@ void decode(const SampleData& sample, const std::string& ext, Field& out) {
     out.bytes = std::string_view(reinterpret_cast<const char*>(&out.label), sizeof out.label);
     return;
   }
-  const std::string what = sample.key + "." + ext;
   if (ext.ends_with("npy")) {
-    const NpyView view = parse_npy(bytes, what);
+    const NpyView& view = npy.parse(bytes, sample.key, ext);
     out.dtype = torch_dtype(view.dtype);
     out.shape = view.shape;
     out.bytes = view.data;
     return;
   }
-  throw DataFormatError("'" + what + "': kiln decodes .npy and .cls fields into tensors, not '" + ext + "'");
+  throw DataFormatError("'" + sample.key + "." + ext + "': kiln decodes .npy and .cls fields into tensors, not '" +
+                        ext + "'");
 }
 
 std::string shape_text(const std::vector<std::int64_t>& s) {
@@ -217,12 +219,13 @@ StreamingLoader::Item StreamingLoader::make(std::size_t b) {
         targets(positions.size(), options_.pin_memory, *pool_);
     // Kept per thread: its buffer grows to the largest sample once.
     thread_local SampleData sample;
+    thread_local NpyParser input_npy, target_npy;
     Field input, target;
     for (const std::uint64_t p : positions) {
       try {
         options_.shards->read(order_[p], sample);
-        decode(sample, options_.input_field, input);
-        decode(sample, options_.target_field, target);
+        decode(sample, options_.input_field, input_npy, input);
+        decode(sample, options_.target_field, target_npy, target);
       } catch (const DataFormatError& e) {
         if (options_.on_error == OnError::kRaise) throw;
         ++skipped_;

@@ -92,5 +92,32 @@ TEST(NpyTest, UnsupportedArraysAreRefusedWithTheReason) {
   EXPECT_NE(message("hello").find("'s.input.npy': not a readable .npy array: expected the magic"), std::string::npos);
 }
 
+// NpyParser skips parsing a repeated header but must still see every change:
+// another shape, another dtype, a payload of the wrong length.
+TEST(NpyTest, NpyParserReusesARepeatedHeaderAndStillChecksEveryMember) {
+  const std::uint8_t a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8};
+  const float f[2] = {0.5f, -1.0f};
+  const std::string first = encode_npy(NpyDtype::kUInt8, {2, 2}, a, 4);
+  const std::string second = encode_npy(NpyDtype::kUInt8, {2, 2}, b, 4);
+  const std::string reshaped = encode_npy(NpyDtype::kUInt8, {4}, b, 4);
+  const std::string floats = encode_npy(NpyDtype::kFloat32, {2}, f, sizeof f);
+  NpyParser parser;
+  EXPECT_EQ(parser.parse(first, "k", "npy").data, std::string_view(reinterpret_cast<const char*>(a), 4));
+  const NpyView& v = parser.parse(second, "k", "npy");
+  EXPECT_EQ(v.data, std::string_view(reinterpret_cast<const char*>(b), 4));
+  EXPECT_EQ(v.shape, (std::vector<std::int64_t>{2, 2}));
+  EXPECT_EQ(parser.parse(reshaped, "k", "npy").shape, std::vector<std::int64_t>{4});
+  EXPECT_EQ(parser.parse(floats, "k", "npy").dtype, NpyDtype::kFloat32);
+  EXPECT_EQ(parser.parse(floats, "k", "npy").shape, std::vector<std::int64_t>{2});
+  try {
+    parser.parse(std::string_view(floats).substr(0, floats.size() - 1), "00000007", "input.npy");
+    FAIL() << "a payload one byte short was accepted after a good member with the same header";
+  } catch (const DataFormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("'00000007.input.npy'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("expected 8 bytes of <f4 data for its shape, found 7"), std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace kiln::data

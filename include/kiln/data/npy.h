@@ -44,4 +44,19 @@ std::string encode_npy(NpyDtype dtype, const std::vector<std::int64_t>& shape, c
 // wrong length.
 NpyView parse_npy(std::string_view bytes, const std::string& what);
 
+// parse_npy for a stream of members whose headers repeat (every sample of a
+// dataset has the same dtype and shape): a header byte-equal to the last one
+// parsed is not parsed again, only the payload's length is checked. The
+// same checks and errors as parse_npy. One per thread.
+class NpyParser {
+ public:
+  // The view's data points into `bytes`, valid until the next parse();
+  // errors name the member "<key>.<ext>".
+  const NpyView& parse(std::string_view bytes, std::string_view key, std::string_view ext);
+
+ private:
+  std::string header_;  // magic, version, length and dict of the last parse
+  NpyView last_;
+};
+
 }  // namespace kiln::data

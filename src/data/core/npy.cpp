@@ -158,4 +158,16 @@ NpyView parse_npy(std::string_view bytes, const std::string& what) {
   return view;
 }
 
+const NpyView& NpyParser::parse(std::string_view bytes, std::string_view key, std::string_view ext) {
+  if (!header_.empty() && bytes.starts_with(header_) && bytes.size() - header_.size() == last_.data.size()) {
+    last_.data = bytes.substr(header_.size());
+    return last_;
+  }
+  std::string what;
+  what.append(key).append(".").append(ext);
+  last_ = parse_npy(bytes, what);
+  header_.assign(bytes.data(), static_cast<std::size_t>(last_.data.data() - bytes.data()));
+  return last_;
+}
+
 }  // namespace kiln::data
