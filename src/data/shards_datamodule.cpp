@@ -20,7 +20,8 @@ std::int64_t env_int(const char* name, std::int64_t fallback) {
   const long long value = std::strtoll(text, &end, 10);
   if (*end != '\0' || value < 0)
     throw kiln::Error(std::string("environment variable ") + name + "='" + text +
-                      "' is not a non-negative integer (the data module reads it for data.rank/world_size)");
+                      "' is not a non-negative integer (the shards data module reads it for its rank, world size and "
+                      "workers)");
   return value;
 }
 
@@ -28,8 +29,10 @@ std::int64_t env_int(const char* name, std::int64_t fallback) {
 
 std::size_t auto_num_workers() {
   if (torch::cuda::is_available()) return 2;
-  const int free = kiln::available_cores() - at::get_num_threads();
-  return static_cast<std::size_t>(std::clamp(free, 0, 2));
+  // The ranks on this node share its cores, as the Trainer shares them out.
+  const std::int64_t ranks_here = std::max<std::int64_t>(1, env_int("LOCAL_WORLD_SIZE", env_int("WORLD_SIZE", 1)));
+  const std::int64_t free = kiln::available_cores() / ranks_here - at::get_num_threads();
+  return static_cast<std::size_t>(std::clamp<std::int64_t>(free, 0, 2));
 }
 
 config::Schema<ShardsOptions> shards_schema() {

@@ -273,6 +273,10 @@ TEST(ShardsDataModuleTest, AutoNumWorkersIsTheCoresIntraOpThreadsLeaveFree) {
   at::set_num_threads(1);
   EXPECT_EQ(auto_num_workers(), static_cast<std::size_t>(std::min(cores - 1, 2)));
   EXPECT_EQ(workers(), auto_num_workers());
+  // Two ranks on this node share its cores, as the Trainer shares them.
+  ::setenv("LOCAL_WORLD_SIZE", "2", 1);
+  EXPECT_EQ(auto_num_workers(), static_cast<std::size_t>(std::clamp(cores / 2 - 1, 0, 2)));
+  ::unsetenv("LOCAL_WORLD_SIZE");
   at::set_num_threads(threads_before);
   so.num_workers = 3;
   EXPECT_EQ(dynamic_cast<StreamingLoader&>(*ShardsDataModule(so).train_loader()).options().num_workers, 3u);

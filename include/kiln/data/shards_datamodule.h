@@ -62,9 +62,10 @@ struct ShardsOptions {
 config::Schema<ShardsOptions> shards_schema();
 
 // num_workers: null. On CUDA, 2: the cores feed the device. On the CPU, the
-// cores the training's intra-op threads leave free (available_cores() minus
-// at::get_num_threads(), which the Trainer sets before it asks for loaders),
-// at most 2. A worker on a core an intra-op thread needs preempts it, and
+// cores the training's intra-op threads leave free, at most 2: this rank's
+// share of available_cores() (divided by $LOCAL_WORLD_SIZE, else
+// $WORLD_SIZE, as the Trainer divides them) minus at::get_num_threads(),
+// which the Trainer sets before it asks for loaders. A worker on a core an intra-op thread needs preempts it, and
 // each parallel op then waits for the preempted thread: on 2 cores with 2
 // intra-op threads, the MLP from shards ran at 0.87x the in-memory IDX
 // loader's speed with 2 workers and 1.03x with none.
