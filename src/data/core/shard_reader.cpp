@@ -106,6 +106,15 @@ std::pair<std::size_t, const ShardIndexEntry*> ShardSet::locate(std::uint64_t i)
   return {s, &shards_[s].index.samples[i - starts_[s]]};
 }
 
+void ShardSet::prefetch_entry(std::uint64_t i) const { __builtin_prefetch(locate(i).second); }
+
+void ShardSet::prefetch_sample(std::uint64_t i) const {
+  const auto [s, entry] = locate(i);
+  __builtin_prefetch(entry->members.data());
+  const MappedFile& map = shards_[s].map;
+  if (map.mapped() && entry->offset < map.size()) map.prefetch(entry->offset);
+}
+
 void ShardSet::read(std::uint64_t i, SampleData& out) const {
   const auto [s, entry] = locate(i);
   const Shard& shard = shards_[s];
