@@ -4,12 +4,10 @@
 #include "kiln/train/trainer.h"
 
 #include <cxxabi.h>
-#include <sched.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
 #include <typeinfo>
 
 #include "kiln/config/error.h"
