@@ -13,6 +13,7 @@
 #include "kiln/data/error.h"
 #include "kiln/data/fashion_mnist_split.h"
 #include "kiln/data/idx.h"
+#include "kiln/data/input_scaling.h"
 #include "kiln/data/tensor_batch_loader.h"
 #include "kiln/error.h"
 #include "kiln/registry/partial.h"
@@ -168,14 +169,9 @@ std::unique_ptr<BatchLoader> FashionMnistDataModule::make_loader(const Split& sp
     o.num_replicas = num_replicas_;
     o.rank = replica_rank_;
   }
-  const bool normalize = options_.normalize;
-  const double mean = options_.mean;
-  const double stddev = options_.stddev;
-  o.transform = [normalize, mean, stddev](Batch batch) {
-    torch::Tensor x = batch.input.to(torch::kFloat32).div_(255.0);
-    if (normalize) x.sub_(mean).div_(stddev);
-    return Batch{std::move(x), std::move(batch.target)};
-  };
+  // Pixels to float32 in one pass on the loader's thread (input_scaling.h).
+  const InputScaling scaling = InputScaling::of(255.0, options_.normalize, options_.mean, options_.stddev);
+  o.transform = [scaling](Batch batch) { return Batch{scale_to_float(batch.input, scaling), std::move(batch.target)}; };
   return std::make_unique<TensorBatchLoader>(split.images, split.labels, std::move(o));
 }
 

@@ -111,8 +111,7 @@ std::unique_ptr<BatchLoader> ShardsDataModule::make(const std::shared_ptr<const 
   s.target_field = o.target;
   s.pin_memory = torch::cuda::is_available();
   // Pixels become float32 as they are stacked (no tensor ops on the workers).
-  s.input_scaling =
-      InputScaling{.scale = o.scale, .mean = o.normalize ? o.mean : 0.0, .std = o.normalize ? o.stddev : 1.0};
+  s.input_scaling = InputScaling::of(o.scale, o.normalize, o.mean, o.stddev);
   s.transform = [](Batch batch) { return Batch{std::move(batch.input), batch.target.to(torch::kLong)}; };
   return std::make_unique<StreamingLoader>(std::move(s));
 }

@@ -69,36 +69,6 @@ std::string shape_text(const std::vector<std::int64_t>& s) {
   return out + "]";
 }
 
-// (x / scale - mean) / std in float32, one element at a time in the order of
-// ATen's ops on a float tensor, so the result is bitwise theirs.
-template <typename T>
-void scale_to_float(const char* bytes, std::size_t n, const InputScaling& s, float* out) {
-  const float scale = static_cast<float>(s.scale), mean = static_cast<float>(s.mean),
-              stddev = static_cast<float>(s.std);
-  for (std::size_t i = 0; i < n; ++i) {
-    T x;
-    std::memcpy(&x, bytes + i * sizeof(T), sizeof(T));
-    out[i] = (static_cast<float>(x) / scale - mean) / stddev;
-  }
-}
-
-void scale_to_float(const Field& f, const InputScaling& s, float* out) {
-  const std::size_t n = f.bytes.size() / c10::elementSize(f.dtype);
-  const char* bytes = f.bytes.data();
-  switch (f.dtype) {
-    case torch::kBool: return scale_to_float<std::uint8_t>(bytes, n, s, out);  // numpy stores 0 or 1
-    case torch::kUInt8: return scale_to_float<std::uint8_t>(bytes, n, s, out);
-    case torch::kInt8: return scale_to_float<std::int8_t>(bytes, n, s, out);
-    case torch::kInt16: return scale_to_float<std::int16_t>(bytes, n, s, out);
-    case torch::kInt32: return scale_to_float<std::int32_t>(bytes, n, s, out);
-    case torch::kInt64: return scale_to_float<std::int64_t>(bytes, n, s, out);
-    case torch::kFloat32: return scale_to_float<float>(bytes, n, s, out);
-    case torch::kFloat64: return scale_to_float<double>(bytes, n, s, out);
-    default: break;
-  }
-  throw DataFormatError(std::string("cannot scale ") + c10::toString(f.dtype) + " to float32");
-}
-
 // Stacks fields into [count, ...] tensors; the first field fixes dtype and
 // shape. With a scaling, the tensor is float32 and each field is converted
 // into its row. The tensor comes from `pool`, or is pinned (CUDA's host
@@ -126,7 +96,8 @@ class Stacker {
     }
     char* row = static_cast<char*>(tensor_.data_ptr()) + count_ * row_bytes_;
     if (scaling_) {
-      scale_to_float(f, *scaling_, reinterpret_cast<float*>(row));
+      scale_to_float(f.bytes.data(), f.dtype, f.bytes.size() / c10::elementSize(f.dtype), *scaling_,
+                     reinterpret_cast<float*>(row));
     } else {
       std::memcpy(row, f.bytes.data(), row_bytes_);
     }

@@ -114,6 +114,8 @@ TEST(FashionMnist, BatchesAreNormalizedFloatImagesAndLabelsInRange) {
   auto rb = raw_test->next();
   EXPECT_EQ(rb->input.min().item<float>(), 0.0f);
   EXPECT_EQ(rb->input.max().item<float>(), 1.0f);
+  // Normalizing is bitwise the tensor ops on the scaled pixels.
+  EXPECT_TRUE(torch::equal(b->input, rb->input.sub(0.2860).div(0.3530)));
 }
 
 // One full training epoch per prefetch depth: the same batches, the expected

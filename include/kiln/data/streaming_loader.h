@@ -50,23 +50,13 @@
 #include <vector>
 
 #include "kiln/data/batch_loader.h"
+#include "kiln/data/input_scaling.h"
 #include "kiln/data/shard_order.h"
 #include "kiln/data/shard_reader.h"
 
 namespace kiln::data {
 
 enum class OnError { kRaise, kSkip };
-
-// The input as float32, computed as (x / scale - mean) / std element by
-// element while it is copied into the batch: torchvision's ToTensor +
-// Normalize. Bitwise what to(kFloat32).div_(scale).sub_(mean).div_(std) on
-// the stacked batch gives, without a batch of the source dtype, and without
-// tensor ops (and their OpenMP teams) on the loader's threads.
-struct InputScaling {
-  double scale = 1.0;  // > 0
-  double mean = 0.0;
-  double std = 1.0;  // > 0
-};
 
 class BatchBufferPool;
 
@@ -92,7 +82,8 @@ struct StreamingLoaderOptions {
   OnError on_error = OnError::kRaise;
   std::string input_field = "input.npy";
   std::string target_field = "cls";
-  // Set: the input field is stacked as float32 through this scaling. Unset:
+  // Set: the input field is stacked as float32 through this scaling, each
+  // sample converted straight into its batch row (input_scaling.h). Unset:
   // it keeps its dtype.
   std::optional<InputScaling> input_scaling;
   // Applied to each batch in the worker (type conversion, normalisation);
